@@ -1,0 +1,54 @@
+# rudder — see README.md. Every target works on a fresh Debian machine as root.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin
+export GOFLAGS ?= -mod=mod
+export PATH := /usr/local/go/bin:$(PATH)
+
+# Debian packages the project needs (tests and the lab).
+DEB_PACKAGES := ca-certificates iproute2 procps
+
+# Packages whose tests need no root and no kernel: run with -race.
+PURE_PKGS := ./controlplane/catalog/... ./controlplane/registry/... ./ipam/... \
+	./controlplane/apiserver/tables/... ./controlplane/apiserver/authn/... ./controlplane/pki/...
+
+.PHONY: all build deps test unit race e2e lint run bench clean fmt
+
+all: build
+
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/rudder ./cmd/rudder
+
+deps:
+	@hack/deps.sh $(DEB_PACKAGES)
+
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+# unit: every package's tests (storage conformance on bbolt and etcd included).
+unit:
+	$(GO) test -count=1 -timeout 15m $$($(GO) list ./... | grep -v /test/e2e)
+
+race:
+	$(GO) test -count=1 -race -timeout 10m $(PURE_PKGS)
+
+# e2e: bin/rudder server driven by the real kubectl binaries and client-go.
+e2e: build
+	RUDDER_BIN=$(CURDIR)/$(BIN)/rudder $(GO) test -count=1 -timeout 15m -v ./test/e2e/... 2>&1 | tee /tmp/rudder-e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)' ; exit $${PIPESTATUS[0]}
+
+test: deps lint unit race e2e
+
+run: deps build
+	@hack/run.sh
+
+bench: deps build
+	@hack/bench.sh
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,62 @@
+package apiserver
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"rudder/controlplane/catalog"
+)
+
+var namespaceResource, _ = catalog.Lookup(corev1.SchemeGroupVersion.WithResource("namespaces"))
+
+// admitNamespace is upstream's NamespaceLifecycle: namespaced objects are
+// created only in namespaces that exist and are not terminating.
+func (s *Server) admitNamespace(ctx context.Context, q *request) error {
+	if !q.res.Namespaced {
+		return nil
+	}
+	obj, err := s.objects.Get(ctx, namespaceResource, "", q.namespace)
+	if err != nil {
+		return storageErr(err, namespaceResource.GroupResource(), q.namespace)
+	}
+	ns := obj.(*corev1.Namespace)
+	if ns.DeletionTimestamp != nil || ns.Status.Phase == corev1.NamespaceTerminating {
+		return apierrors.NewForbidden(q.gr(), "", fmt.Errorf("unable to create new content in namespace %s because it is being terminated", q.namespace))
+	}
+	return nil
+}
+
+// serviceAllocator hands out cluster IPs and node ports.
+type serviceAllocator interface {
+	AllocateCreate(ctx context.Context, svc *corev1.Service) (rollback func(), err error)
+	AllocateUpdate(ctx context.Context, svc, old *corev1.Service) (commit, rollback func(), err error)
+	Release(ctx context.Context, svc *corev1.Service) error
+}
+
+func (s *Server) allocateCreate(ctx context.Context, q *request, obj runtime.Object) (func(), error) {
+	if svc, ok := obj.(*corev1.Service); ok && s.services != nil {
+		return s.services.AllocateCreate(ctx, svc)
+	}
+	return func() {}, nil
+}
+
+func (s *Server) allocateUpdate(ctx context.Context, q *request, old, next runtime.Object) (commit, rollback func(), err error) {
+	svc, ok := next.(*corev1.Service)
+	if ok && s.services != nil {
+		return s.services.AllocateUpdate(ctx, svc, old.(*corev1.Service))
+	}
+	return func() {}, func() {}, nil
+}
+
+// afterDelete releases what a deleted object held.
+func (s *Server) afterDelete(ctx context.Context, q *request, obj runtime.Object) {
+	if svc, ok := obj.(*corev1.Service); ok && s.services != nil {
+		if err := s.services.Release(ctx, svc); err != nil {
+			s.log.Error("release service addresses", "service", svc.Namespace+"/"+svc.Name, "err", err)
+		}
+	}
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# make bench: runs the benchmarks (not part of CI) and writes a report to
+# bench/results/<date>/REPORT.md with the raw `go test -bench` output next
+# to it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${BENCH_OUT:-bench/results/$(date +%Y-%m-%d)}
+mkdir -p "$OUT"
+RAW=$OUT/go-bench.txt
+: >"$RAW"
+step() { printf '\r\033[K[bench] %s' "$*"; }
+step "storage: creates/s with 8 writers (bbolt, etcd)"
+go test -run '^$' -bench 'CreateParallel' -benchtime 10000x ./controlplane/storage/... >>"$RAW" 2>&1
+step "apiserver: 10,000 pods from client-go, 8 workers (bbolt, etcd)"
+RUDDER_BIN=$PWD/bin/rudder go test -run '^$' -bench 'PodCreates' -benchtime 1x -timeout 30m ./bench/apiserver/ >>"$RAW" 2>&1
+printf '\r\033[K'
+{
+  echo "# rudder benchmarks, $(date -u +%Y-%m-%dT%H:%MZ)"
+  echo
+  echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, kernel $(uname -r)"
+  echo
+  echo "## API server (bin/rudder server as a process, client-go, 8 workers, 10,000 pods)"
+  echo
+  echo "| backend | creates/s | watch p50 ms | watch p99 ms | server RSS MiB |"
+  echo "| --- | --- | --- | --- | --- |"
+  grep -E '^BenchmarkPodCreates/' "$RAW" | while read -r name _ rest; do
+    be=${name#BenchmarkPodCreates/}; be=${be%%-*}
+    get() { echo "$rest" | grep -oE "[0-9.]+ $1" | cut -d' ' -f1; }
+    echo "| $be | $(get creates/s) | $(get watch-p50-ms) | $(get watch-p99-ms) | $(get rss-MiB) |"
+  done
+  echo
+  echo "Watch latency is measured from the client sending the create to the ADDED event arriving at a watcher of all pods."
+  echo
+  echo "## Storage alone (8 concurrent writers, fsync on)"
+  echo
+  echo '```'
+  grep -E '^Benchmark' "$RAW" | grep -v PodCreates || true
+  echo '```'
+} >"$OUT/REPORT.md"
+cat "$OUT/REPORT.md"
