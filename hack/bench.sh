@@ -33,8 +33,8 @@ printf '\r\033[K'
   echo
   echo "## Storage alone (8 concurrent writers, fsync on)"
   echo
-  echo '```'
-  grep -E '^Benchmark' "$RAW" | grep -v PodCreates || true
-  echo '```'
+  echo "| store | creates/s |"
+  echo "| --- | --- |"
+  awk '/^pkg:/ {pkg=$2} /^BenchmarkCreateParallel/ {for (i=1;i<=NF;i++) if ($(i+1)=="creates/s") print "| " pkg " | " $i " |"}' "$RAW"
 } >"$OUT/REPORT.md"
 cat "$OUT/REPORT.md"

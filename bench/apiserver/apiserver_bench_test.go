@@ -9,7 +9,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,11 +20,12 @@ import (
 	"testing"
 	"time"
 
-	"go.etcd.io/etcd/server/v3/embed"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"rudder/controlplane/storage/etcd/etcdtest"
 )
 
 const (
@@ -48,7 +48,7 @@ func runOnce(b *testing.B, backend string) {
 	dir := b.TempDir()
 	var extra []string
 	if backend == "etcd" {
-		extra = []string{"--etcd-endpoints", startEtcd(b, filepath.Join(dir, "etcd"))}
+		extra = []string{"--etcd-endpoints", etcdtest.Start(b).ClientURL()}
 	}
 	srv := startServer(b, dir, extra)
 	cs := srv.client(b)
@@ -233,27 +233,4 @@ func (s *server) rssKiB(b *testing.B) int {
 		}
 	}
 	return 0
-}
-
-// startEtcd runs an embedded etcd on loopback and returns its client URL.
-func startEtcd(b *testing.B, dir string) string {
-	cfg := embed.NewConfig()
-	cfg.Dir = dir
-	cfg.LogLevel = "error"
-	client := url.URL{Scheme: "http", Host: "127.0.0.1:" + strconv.Itoa(freePort(b))}
-	peer := url.URL{Scheme: "http", Host: "127.0.0.1:" + strconv.Itoa(freePort(b))}
-	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{client}, []url.URL{client}
-	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{peer}, []url.URL{peer}
-	cfg.InitialCluster = cfg.Name + "=" + peer.String()
-	e, err := embed.StartEtcd(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(e.Close)
-	select {
-	case <-e.Server.ReadyNotify():
-	case <-time.After(30 * time.Second):
-		b.Fatal("etcd did not start")
-	}
-	return client.String()
 }

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"rudder/controlplane/server"
@@ -27,7 +26,6 @@ func newServerCommand() *cobra.Command {
 			}
 			cfg.Version = buildinfo.Version()
 			cfg.Logger = slog.Default()
-			cfg.Registerer = prometheus.DefaultRegisterer
 			return server.Run(cmd.Context(), cfg)
 		},
 	}

@@ -9,19 +9,22 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // metrics are the server's Prometheus metrics, named as upstream's.
 type metrics struct {
-	registry *prometheus.Registry
 	gatherer prometheus.Gatherer
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	watchers prometheus.Gauge
 }
 
-func newMetrics(reg prometheus.Registerer) *metrics {
+// newMetrics registers the server's metrics with reg and serves what
+// gather collects; without a registry the server keeps its own (with Go
+// and process collectors).
+func newMetrics(reg prometheus.Registerer, gather prometheus.Gatherer) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "apiserver_request_total", Help: "Counter of apiserver requests by verb, resource and HTTP code.",
@@ -34,14 +37,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "apiserver_registered_watchers", Help: "Number of open watch streams.",
 		}),
 	}
-	r := prometheus.NewRegistry()
-	r.MustRegister(m.requests, m.latency, m.watchers, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
-	m.registry, m.gatherer = r, r
-	if reg != nil {
-		_ = reg.Register(m.requests)
-		_ = reg.Register(m.latency)
-		_ = reg.Register(m.watchers)
+	if reg == nil || gather == nil {
+		r := prometheus.NewRegistry()
+		r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		reg, gather = r, r
 	}
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.watchers} {
+		_ = reg.Register(c) // a second server in one process (tests) shares the first's
+	}
+	m.gatherer = gather
 	return m
 }
 

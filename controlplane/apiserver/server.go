@@ -47,7 +47,10 @@ type Config struct {
 	// get one (default 1m, tests shorten it).
 	WatchBookmarkInterval time.Duration
 	Logger                *slog.Logger
-	Registerer            prometheus.Registerer
+	// Registerer and Gatherer: where the server's metrics go and what
+	// /metrics serves (both nil: a registry of its own).
+	Registerer prometheus.Registerer
+	Gatherer   prometheus.Gatherer
 }
 
 // Server is the API server's HTTP handler and the state behind it.
@@ -90,7 +93,7 @@ func New(cfg Config) (*Server, error) {
 		codecs:    catalog.NewCodecs(scheme),
 		objects:   objectstore.New(objectstore.Config{KV: cfg.Store, Scheme: scheme}),
 		resources: map[string]catalog.Resource{},
-		metrics:   newMetrics(cfg.Registerer),
+		metrics:   newMetrics(cfg.Registerer, cfg.Gatherer),
 		ctx:       context.Background(),
 	}
 	s.decoders = newDecoder(scheme)

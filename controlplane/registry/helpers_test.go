@@ -8,9 +8,10 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -22,14 +23,10 @@ func strategyOf(t *testing.T, obj runtime.Object) Strategy {
 	if err != nil {
 		t.Fatalf("kind of %T: %v", obj, err)
 	}
-	for _, gvk := range gvks {
-		if gvk.Group == "events.k8s.io" || gvk.Group == "" || gvk.Group != "" {
-			return For(gvk.GroupKind())
-		}
-	}
-	t.Fatalf("no kind for %T", obj)
-	return nil
+	return For(gvks[0].GroupKind())
 }
+
+func mustQty(s string) resource.Quantity { return resource.MustParse(s) }
 
 // create runs what the REST layer runs on create and returns the errors.
 func create(t *testing.T, obj runtime.Object) field.ErrorList {
@@ -81,7 +78,7 @@ func hasError(errs field.ErrorList, w wantErr) bool {
 }
 
 func meta(name string) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Name: name, Namespace: "default", UID: "uid-" + schema.GroupKind{Kind: name}.Kind, ResourceVersion: "1"}
+	return metav1.ObjectMeta{Name: name, Namespace: "default", UID: types.UID("uid-" + name), ResourceVersion: "1"}
 }
 
 func container(name, image string) corev1.Container {

@@ -30,15 +30,7 @@ func validateWorkload(w workload) field.ErrorList {
 	if w.selector == nil {
 		errs = append(errs, field.Required(sp, ""))
 	} else {
-		errs = append(errs, validateStrictSelector(w.selector, sp)...)
-		if len(w.selector.MatchLabels)+len(w.selector.MatchExpressions) == 0 {
-			errs = append(errs, field.Invalid(sp, w.selector, "empty selector is invalid for "+w.kind))
-		}
-	}
-	if sel, err := metav1.LabelSelectorAsSelector(w.selector); err != nil {
-		errs = append(errs, field.Invalid(sp, w.selector, "invalid label selector"))
-	} else if !sel.Empty() && !sel.Matches(labels.Set(w.template.Labels)) {
-		errs = append(errs, field.Invalid(tp.Child("metadata", "labels"), w.template.Labels, selectorMismatch))
+		errs = append(errs, validateWorkloadSelector(w, sp, tp)...)
 	}
 	errs = append(errs, validatePodTemplate(w.template, w.extraVolumes, tp)...)
 	if rp := w.template.Spec.RestartPolicy; rp != corev1.RestartPolicyAlways {
@@ -46,6 +38,23 @@ func validateWorkload(w workload) field.ErrorList {
 	}
 	if w.template.Spec.ActiveDeadlineSeconds != nil {
 		errs = append(errs, field.Forbidden(tp.Child("spec", "activeDeadlineSeconds"), "activeDeadlineSeconds in "+w.owner+" is not Supported"))
+	}
+	return errs
+}
+
+// validateWorkloadSelector: a valid, non-empty selector matching the
+// template's labels.
+func validateWorkloadSelector(w workload, sp, tp *field.Path) field.ErrorList {
+	errs := validateStrictSelector(w.selector, sp)
+	if len(w.selector.MatchLabels)+len(w.selector.MatchExpressions) == 0 {
+		errs = append(errs, field.Invalid(sp, w.selector, "empty selector is invalid for "+w.kind))
+	}
+	sel, err := metav1.LabelSelectorAsSelector(w.selector)
+	switch {
+	case err != nil:
+		errs = append(errs, field.Invalid(sp, w.selector, "invalid label selector"))
+	case !sel.Empty() && !sel.Matches(labels.Set(w.template.Labels)):
+		errs = append(errs, field.Invalid(tp.Child("metadata", "labels"), w.template.Labels, selectorMismatch))
 	}
 	return errs
 }

@@ -27,7 +27,7 @@ func validatePodUpdate(pod, old *corev1.Pod) field.ErrorList {
 	errs = append(errs, validateGatesUpdate(pod.Spec.SchedulingGates, old.Spec.SchedulingGates, spec.Child("schedulingGates"))...)
 
 	munged := mungePodSpec(&pod.Spec, &old.Spec)
-	if !apiequality.Semantic.DeepEqual(munged, old.Spec) {
+	if !apiequality.Semantic.DeepEqual(*munged, old.Spec) {
 		diff := cmp.Diff(old.Spec, *munged)
 		errs = append(errs, field.Forbidden(spec, fmt.Sprintf("%s\n%v", podUpdateForbidden, diff)))
 	}

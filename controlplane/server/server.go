@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"k8s.io/apimachinery/pkg/version"
 
 	"rudder/controlplane/apiserver"
@@ -44,7 +45,6 @@ type Config struct {
 	EtcdKeyFile      string
 	Version          version.Info
 	Logger           *slog.Logger
-	Registerer       prometheus.Registerer
 	// Ready, if set, is closed once the server accepts requests.
 	Ready chan<- struct{}
 }
@@ -55,6 +55,8 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.Logger = slog.Default()
 	}
 	log := cfg.Logger
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	_, svcNet, err := net.ParseCIDR(cfg.ServiceCIDR)
 	if err != nil {
 		return fmt.Errorf("--service-cidr %q: %w", cfg.ServiceCIDR, err)
@@ -70,7 +72,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	store, err := openStore(cfg)
+	store, err := openStore(cfg, reg)
 	if err != nil {
 		return err
 	}
@@ -84,7 +86,7 @@ func Run(ctx context.Context, cfg Config) error {
 	api, err := apiserver.New(apiserver.Config{
 		Store: store, Authenticator: auth, ServiceCIDR: svcNet, NodePortBase: base, NodePortSize: size,
 		AdvertiseAddress: cfg.AdvertiseAddress, Port: cfg.SecurePort, Version: cfg.Version,
-		Kubelet: apiserver.KubeletDialer{TLS: certs.kubeletClient}, Logger: log, Registerer: cfg.Registerer,
+		Kubelet: apiserver.KubeletDialer{TLS: certs.kubeletClient}, Logger: log, Registerer: reg, Gatherer: reg,
 	})
 	if err != nil {
 		return err
@@ -129,7 +131,7 @@ func serve(ctx context.Context, cfg Config, h http.Handler, tlsCfg *tls.Config) 
 	return nil
 }
 
-func openStore(cfg Config) (storage.Store, error) {
+func openStore(cfg Config, reg prometheus.Registerer) (storage.Store, error) {
 	if len(cfg.EtcdEndpoints) > 0 {
 		s, err := etcd.New(etcd.Config{Endpoints: cfg.EtcdEndpoints, CAFile: cfg.EtcdCAFile,
 			CertFile: cfg.EtcdCertFile, KeyFile: cfg.EtcdKeyFile, Logger: cfg.Logger})
@@ -142,7 +144,7 @@ func openStore(cfg Config) (storage.Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
-	s, err := bolt.Open(bolt.Config{Path: filepath.Join(dir, "state.db"), Logger: cfg.Logger, Registerer: cfg.Registerer})
+	s, err := bolt.Open(bolt.Config{Path: filepath.Join(dir, "state.db"), Logger: cfg.Logger, Registerer: reg})
 	if err != nil {
 		return nil, fmt.Errorf("open storage in %s: %w", dir, err)
 	}

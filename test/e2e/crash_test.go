@@ -9,13 +9,21 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"rudder/controlplane/storage/etcd/etcdtest"
 )
 
 // TestKill9KeepsAcknowledgedWrites kills the server with SIGKILL while
 // clients are writing and checks, after a restart, that every write the
 // server acknowledged is there.
 func TestKill9KeepsAcknowledgedWrites(t *testing.T) {
-	s := startServer(t)
+	t.Run("bolt", func(t *testing.T) { kill9(t, startServer(t)) })
+	t.Run("etcd", func(t *testing.T) {
+		kill9(t, startServer(t, "--etcd-endpoints", etcdtest.Start(t).ClientURL()))
+	})
+}
+
+func kill9(t *testing.T, s *server) {
 	cs, err := s.clientset()
 	if err != nil {
 		t.Fatal(err)

@@ -4,80 +4,21 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/url"
 	"os"
 	"testing"
 	"time"
 
-	"go.etcd.io/etcd/server/v3/embed"
-	"go.uber.org/zap"
-
 	"rudder/controlplane/storage"
+	"rudder/controlplane/storage/etcd/etcdtest"
 	"rudder/controlplane/storage/storagetest"
 )
 
-// server is an embedded single-member etcd in a temporary directory, on
-// free 127.0.0.1 ports, that can be restarted on the same data.
-type server struct {
-	dir          string
-	client, peer url.URL
-	etcd         *embed.Etcd
-}
+// server wraps the shared embedded etcd of etcdtest.
+type server struct{ *etcdtest.Server }
 
-func startServer(t testing.TB) *server {
-	t.Helper()
-	srv := &server{dir: t.TempDir(), client: freeURL(t), peer: freeURL(t)}
-	srv.start(t)
-	t.Cleanup(srv.stop)
-	return srv
-}
+func startServer(t testing.TB) *server { return &server{etcdtest.Start(t)} }
 
-// freeURL returns http://127.0.0.1:PORT for a port free right now.
-func freeURL(t testing.TB) url.URL {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return url.URL{Scheme: "http", Host: l.Addr().String()}
-}
-
-func (srv *server) start(t testing.TB) {
-	t.Helper()
-	cfg := embed.NewConfig()
-	cfg.Name = "test"
-	cfg.Dir = srv.dir
-	cfg.ListenClientUrls = []url.URL{srv.client}
-	cfg.AdvertiseClientUrls = []url.URL{srv.client}
-	cfg.ListenPeerUrls = []url.URL{srv.peer}
-	cfg.AdvertisePeerUrls = []url.URL{srv.peer}
-	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
-	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
-	e, err := embed.StartEtcd(cfg)
-	if err != nil {
-		t.Fatalf("start etcd: %v", err)
-	}
-	select {
-	case <-e.Server.ReadyNotify():
-	case <-time.After(30 * time.Second):
-		e.Close()
-		t.Fatal("etcd not ready after 30s")
-	}
-	srv.etcd = e
-}
-
-func (srv *server) stop() {
-	if srv.etcd != nil {
-		srv.etcd.Close()
-		srv.etcd = nil
-	}
-}
-
-func (srv *server) restart(t testing.TB) {
-	srv.stop()
-	srv.start(t)
-}
+func (srv *server) restart(t testing.TB) { srv.Restart(t) }
 
 // quietLogger keeps the client's retry warnings out of test output.
 func quietLogger() *slog.Logger {
@@ -86,7 +27,7 @@ func quietLogger() *slog.Logger {
 
 func (srv *server) connect(t testing.TB, prefix string) *Store {
 	t.Helper()
-	s, err := New(Config{Endpoints: []string{srv.client.String()}, Prefix: prefix, Logger: quietLogger()})
+	s, err := New(Config{Endpoints: []string{srv.ClientURL()}, Prefix: prefix, Logger: quietLogger()})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -148,8 +89,13 @@ func TestCompactedRevisionFindsOthersCompaction(t *testing.T) {
 }
 
 func TestNewFailsWithoutServer(t *testing.T) {
-	u := freeURL(t)
-	_, err := New(Config{Endpoints: []string{u.String()}, DialTimeout: 500 * time.Millisecond, Logger: quietLogger()})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := "http://" + l.Addr().String()
+	l.Close()
+	_, err = New(Config{Endpoints: []string{addr}, DialTimeout: 500 * time.Millisecond, Logger: quietLogger()})
 	if err == nil {
 		t.Fatal("New succeeded with no server listening")
 	}
