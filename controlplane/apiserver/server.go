@@ -159,7 +159,11 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			writeUnauthorized(w)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, MaxRequestBytes)
+		if r.Body != nil && r.Body != http.NoBody {
+			// An empty body stays http.NoBody so that proxied upgrades
+			// (exec, portforward) are not rewritten as chunked.
+			r.Body = http.MaxBytesReader(w, r.Body, MaxRequestBytes)
+		}
 		next.ServeHTTP(w, r.WithContext(authn.WithUser(r.Context(), u)))
 	})
 }

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -45,79 +46,100 @@ func (a *ServiceAllocator) allocNodePorts(ctx context.Context, svc *corev1.Servi
 	return nil
 }
 
+// portPlanner allocates the node ports of one Service in a PortRange.
+type portPlanner struct {
+	a       *ServiceAllocator
+	pr      *ipam.PortRange
+	held    map[int]bool // owned already (update): no allocation needed
+	claimed map[int]bool // allocated by this plan
+	plan    portPlan
+}
+
+// claim allocates port unless the Service holds it already.
+func (p *portPlanner) claim(port int, path *field.Path, prefix string) error {
+	if p.held[port] || p.claimed[port] {
+		return nil
+	}
+	if err := p.pr.Allocate(port); err != nil {
+		return p.a.nodePortError(port, path, prefix, err)
+	}
+	p.claimed[port] = true
+	p.plan.allocated = append(p.plan.allocated, port)
+	return nil
+}
+
+// next allocates any free port.
+func (p *portPlanner) next(what string) (int32, error) {
+	port, err := p.pr.AllocateNext()
+	if err != nil {
+		return 0, fmt.Errorf("failed to allocate a %s: %w", what, err)
+	}
+	p.claimed[port] = true
+	p.plan.allocated = append(p.plan.allocated, port)
+	return int32(port), nil
+}
+
 // planNodePorts allocates in pr. As upstream, ports sharing a port number
 // (say 53/TCP and 53/UDP) share one node port, and LoadBalancer services
 // with allocateLoadBalancerNodePorts false get only the ones they ask for.
 func (a *ServiceAllocator) planNodePorts(pr *ipam.PortRange, svc *corev1.Service, held map[int]bool) (portPlan, error) {
-	plan := portPlan{nodePorts: make([]int32, len(svc.Spec.Ports))}
-	auto := svc.Spec.Type == corev1.ServiceTypeNodePort ||
-		(svc.Spec.Type == corev1.ServiceTypeLoadBalancer && (svc.Spec.AllocateLoadBalancerNodePorts == nil || *svc.Spec.AllocateLoadBalancerNodePorts))
-	claimed := map[int]bool{}
-	claim := func(port int, path *field.Path, prefix string) error {
-		if held[port] || claimed[port] {
-			return nil
-		}
-		if err := pr.Allocate(port); err != nil {
-			return a.nodePortError(port, path, prefix, err)
-		}
-		claimed[port] = true
-		plan.allocated = append(plan.allocated, port)
-		return nil
-	}
-	byPort := map[int32]int32{} // service port number -> node port
-	for i, p := range svc.Spec.Ports {
-		np := p.NodePort
-		if np == 0 && needsNodePorts(svc) && auto {
-			np = byPort[p.Port]
-			if np == 0 {
-				np = requestedNodePort(svc.Spec.Ports[i+1:], p.Port)
-			}
-			if np == 0 {
-				next, err := pr.AllocateNext()
-				if err != nil {
-					return plan, fmt.Errorf("failed to allocate a nodePort: %w", err)
-				}
-				np = int32(next)
-				claimed[next] = true
-				plan.allocated = append(plan.allocated, next)
-			}
-		}
-		if np == 0 || !needsNodePorts(svc) {
-			continue
-		}
-		if err := claim(int(np), specPath.Child("ports").Index(i).Child("nodePort"), ""); err != nil {
-			return plan, err
-		}
-		plan.nodePorts[i] = np
-		if byPort[p.Port] == 0 {
-			byPort[p.Port] = np
+	p := &portPlanner{a: a, pr: pr, held: held, claimed: map[int]bool{}}
+	p.plan.nodePorts = make([]int32, len(svc.Spec.Ports))
+	if needsNodePorts(svc) {
+		if err := p.servicePorts(svc); err != nil {
+			return p.plan, err
 		}
 	}
-	return plan, planHealthCheckPort(pr, svc, claim, &plan)
+	return p.plan, p.healthCheckPort(svc)
 }
 
-func planHealthCheckPort(pr *ipam.PortRange, svc *corev1.Service, claim func(int, *field.Path, string) error, plan *portPlan) error {
+func (p *portPlanner) servicePorts(svc *corev1.Service) error {
+	auto := svc.Spec.Type == corev1.ServiceTypeNodePort || svc.Spec.AllocateLoadBalancerNodePorts == nil || *svc.Spec.AllocateLoadBalancerNodePorts
+	byPort := map[int32]int32{} // service port number -> node port
+	for i, sp := range svc.Spec.Ports {
+		np := sp.NodePort
+		if np == 0 && auto {
+			np = cmp.Or(byPort[sp.Port], requestedNodePort(svc.Spec.Ports[i+1:], sp.Port))
+		}
+		if np == 0 && auto {
+			var err error
+			if np, err = p.next("nodePort"); err != nil {
+				return err
+			}
+		}
+		if np == 0 {
+			continue
+		}
+		if err := p.claim(int(np), specPath.Child("ports").Index(i).Child("nodePort"), ""); err != nil {
+			return err
+		}
+		p.plan.nodePorts[i] = np
+		if byPort[sp.Port] == 0 {
+			byPort[sp.Port] = np
+		}
+	}
+	return nil
+}
+
+func (p *portPlanner) healthCheckPort(svc *corev1.Service) error {
 	if !needsHealthCheckPort(svc) {
 		return nil
 	}
-	hc := int(svc.Spec.HealthCheckNodePort)
+	hc := svc.Spec.HealthCheckNodePort
 	if hc == 0 {
-		next, err := pr.AllocateNext()
-		if err != nil {
-			return fmt.Errorf("failed to allocate a healthCheck nodePort: %w", err)
-		}
-		plan.hc = int32(next)
-		plan.allocated = append(plan.allocated, next)
-		return nil
-	}
-	prefix := fmt.Sprintf("failed to allocate requested HealthCheck NodePort %d: ", hc)
-	if slices.Contains(plan.nodePorts, int32(hc)) {
-		return invalid(field.Invalid(specPath.Child("healthCheckNodePort"), hc, prefix+"provided port is already allocated"))
-	}
-	if err := claim(hc, specPath.Child("healthCheckNodePort"), prefix); err != nil {
+		var err error
+		p.plan.hc, err = p.next("healthCheck nodePort")
 		return err
 	}
-	plan.hc = int32(hc)
+	path := specPath.Child("healthCheckNodePort")
+	prefix := fmt.Sprintf("failed to allocate requested HealthCheck NodePort %d: ", hc)
+	if slices.Contains(p.plan.nodePorts, hc) {
+		return invalid(field.Invalid(path, hc, prefix+"provided port is already allocated"))
+	}
+	if err := p.claim(int(hc), path, prefix); err != nil {
+		return err
+	}
+	p.plan.hc = hc
 	return nil
 }
 

@@ -1,6 +1,8 @@
 package registry
 
 import (
+	"slices"
+
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
@@ -76,7 +78,7 @@ func validateNodeUpdate(node, old *corev1.Node) field.ErrorList {
 	if old.Spec.PodCIDR != "" && node.Spec.PodCIDR != old.Spec.PodCIDR {
 		errs = append(errs, field.Forbidden(specPath.Child("podCIDR"), "node updates may not change podCIDR except from \"\" to valid"))
 	}
-	if len(old.Spec.PodCIDRs) > 0 && !stringSlicesEqual(node.Spec.PodCIDRs, old.Spec.PodCIDRs) {
+	if len(old.Spec.PodCIDRs) > 0 && !slices.Equal(node.Spec.PodCIDRs, old.Spec.PodCIDRs) {
 		errs = append(errs, field.Forbidden(specPath.Child("podCIDRs"), "node updates may not change podCIDR except from \"\" to valid"))
 	}
 	if old.Spec.ProviderID != "" && node.Spec.ProviderID != old.Spec.ProviderID {
@@ -128,16 +130,4 @@ func validateEndpoints(ep *corev1.Endpoints) field.ErrorList {
 		}
 	}
 	return errs
-}
-
-func stringSlicesEqual(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
