@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -361,5 +362,110 @@ func TestDiscovery(t *testing.T) {
 	body = ts.mustDo(200, "GET", "/apis/apps/v1", "", "")
 	if !strings.Contains(body, `"name":"deployments/scale"`) || !strings.Contains(body, `"kind":"Scale"`) {
 		t.Fatalf("/apis/apps/v1 lacks scale: %.300s", body)
+	}
+}
+
+func TestStatusSubresourceTouchesOnlyStatus(t *testing.T) {
+	ts := newTestServer(t)
+	const deps = "/apis/apps/v1/namespaces/default/deployments"
+	d := `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"d"},"spec":{"replicas":1,"selector":{"matchLabels":{"a":"b"}},"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c","image":"i"}]}}},"status":{"replicas":7}}`
+	out := ts.mustDo(201, "POST", deps, "application/json", d)
+	if strings.Contains(out, `"replicas":7`) {
+		t.Fatalf("create kept client-set status: %s", out)
+	}
+	// A status patch changes status, not spec.
+	out = ts.mustDo(200, "PATCH", deps+"/d/status", "application/merge-patch+json", `{"spec":{"replicas":5},"status":{"replicas":3}}`)
+	var got struct {
+		Metadata metav1.ObjectMeta
+		Spec     struct{ Replicas int }
+		Status   struct{ Replicas int }
+	}
+	_ = json.Unmarshal([]byte(out), &got)
+	if got.Spec.Replicas != 1 || got.Status.Replicas != 3 || got.Metadata.Generation != 1 {
+		t.Fatalf("status patch: spec %d status %d generation %d; want 1, 3, 1", got.Spec.Replicas, got.Status.Replicas, got.Metadata.Generation)
+	}
+	// A main-resource patch changes spec, bumps generation, keeps status.
+	out = ts.mustDo(200, "PATCH", deps+"/d", "application/merge-patch+json", `{"spec":{"replicas":4},"status":{"replicas":9}}`)
+	_ = json.Unmarshal([]byte(out), &got)
+	if got.Spec.Replicas != 4 || got.Status.Replicas != 3 || got.Metadata.Generation != 2 {
+		t.Fatalf("main patch: spec %d status %d generation %d; want 4, 3, 2", got.Spec.Replicas, got.Status.Replicas, got.Metadata.Generation)
+	}
+}
+
+func TestDeleteCollection(t *testing.T) {
+	ts := newTestServer(t)
+	const cms = "/api/v1/namespaces/default/configmaps"
+	for _, n := range []string{"a", "b", "c"} {
+		ts.mustDo(201, "POST", cms, "application/json", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"`+n+`","labels":{"drop":"`+map[string]string{"a": "yes", "b": "yes", "c": "no"}[n]+`"}}}`)
+	}
+	ts.mustDo(200, "DELETE", cms+"?labelSelector=drop%3Dyes", "", "")
+	out := ts.mustDo(200, "GET", cms, "", "")
+	if strings.Contains(out, `"name":"a"`) || strings.Contains(out, `"name":"b"`) || !strings.Contains(out, `"name":"c"`) {
+		t.Fatalf("deletecollection by label: %s", out)
+	}
+}
+
+// TestServiceAllocationSurvivesRestart: cluster IPs and node ports stay
+// allocated across a server restart, are refused when taken, and come
+// back on delete and on type change.
+func TestServiceAllocationSurvivesRestart(t *testing.T) {
+	ts := newTestServer(t)
+	const svcs = "/api/v1/namespaces/default/services"
+	np := func(name, ip string, port int) string {
+		return fmt.Sprintf(`{"apiVersion":"v1","kind":"Service","metadata":{"name":%q},"spec":{"type":"NodePort","clusterIP":%q,"ports":[{"port":80,"nodePort":%d}]}}`, name, ip, port)
+	}
+	ts.mustDo(201, "POST", svcs, "application/json", np("a", "10.96.5.5", 30080))
+	restarted := ts.restart()
+	code, body := restarted.do("POST", svcs, "application/json", np("b", "10.96.5.5", 30081))
+	if code != 422 || !strings.Contains(body, "provided IP is already allocated") {
+		t.Fatalf("taken cluster IP after restart: %d %s", code, body)
+	}
+	code, body = restarted.do("POST", svcs, "application/json", np("b", "", 30080))
+	if code != 422 || !strings.Contains(body, "provided port is already allocated") {
+		t.Fatalf("taken node port after restart: %d %s", code, body)
+	}
+	// Type change to ClusterIP releases the node port.
+	restarted.mustDo(200, "PATCH", svcs+"/a", "application/merge-patch+json", `{"spec":{"type":"ClusterIP","ports":[{"port":80,"nodePort":null}]}}`)
+	restarted.mustDo(201, "POST", svcs, "application/json", np("b", "", 30080))
+	// Delete releases the cluster IP.
+	restarted.mustDo(200, "DELETE", svcs+"/a", "", "")
+	restarted.mustDo(201, "POST", svcs, "application/json", np("c", "10.96.5.5", 30082))
+}
+
+// restart builds a second server over the same store, as a process
+// restart would.
+func (ts *testServer) restart() *testServer {
+	ts.t.Helper()
+	_, svcNet, _ := net.ParseCIDR("10.96.0.0/12")
+	api, err := New(Config{
+		Store:         ts.store,
+		Authenticator: &authn.Authenticator{Tokens: authn.Tokens{testToken: {Name: "tester"}}},
+		ServiceCIDR:   svcNet, NodePortBase: 30000, NodePortSize: 2768,
+		AdvertiseAddress: net.IPv4(127, 0, 0, 1), Port: 6443,
+	})
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	if err := api.Bootstrap(context.Background()); err != nil {
+		ts.t.Fatal(err)
+	}
+	srv := httptest.NewServer(api.Handler())
+	ts.t.Cleanup(srv.Close)
+	return &testServer{t: ts.t, srv: srv, api: api, store: ts.store}
+}
+
+func TestTableAndPartialMetadata(t *testing.T) {
+	ts := newTestServer(t)
+	code, body := ts.do("GET", "/api/v1/namespaces", "", "", "Accept", "application/json;as=Table;v=v1;g=meta.k8s.io,application/json")
+	if code != 200 || !strings.Contains(body, `"kind":"Table"`) || !strings.Contains(body, `"name":"Status"`) {
+		t.Fatalf("table: %d %.300s", code, body)
+	}
+	code, body = ts.do("GET", "/api/v1/namespaces", "", "", "Accept", "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io")
+	if code != 200 || !strings.Contains(body, `"kind":"PartialObjectMetadataList"`) || strings.Contains(body, `"spec"`) {
+		t.Fatalf("partial metadata: %d %.300s", code, body)
+	}
+	code, _ = ts.do("GET", "/api/v1/namespaces", "", "", "Accept", "application/xml")
+	if code != 406 {
+		t.Fatalf("unacceptable media type: %d, want 406", code)
 	}
 }

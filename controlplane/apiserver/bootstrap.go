@@ -36,6 +36,9 @@ func (s *Server) Bootstrap(ctx context.Context) error {
 	if s.cfg.ServiceCIDR == nil || s.cfg.AdvertiseAddress == nil {
 		return nil
 	}
+	if err := s.repairServiceAllocations(ctx); err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
 	if err := s.ensure(ctx, corev1.SchemeGroupVersion.WithResource("services"), s.kubernetesService(), false); err != nil {
 		return fmt.Errorf("bootstrap kubernetes service: %w", err)
 	}

@@ -113,7 +113,7 @@ func (s *Server) patchUpdate(ctx context.Context, q *request, old, next runtime.
 	}
 	keepServerMeta(acc, oldAcc, q)
 	q.prepareUpdate(next, old)
-	if errs := q.strategy.ValidateUpdate(next, old); len(errs) > 0 {
+	if errs := q.validateUpdate(next, old); len(errs) > 0 {
 		return nil, apierrors.NewInvalid(q.res.GVK().GroupKind(), q.name, errs)
 	}
 	return s.store(ctx, q, old, next, p.opts)

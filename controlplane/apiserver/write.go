@@ -14,8 +14,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"rudder/controlplane/apiserver/objectstore"
+	"rudder/controlplane/registry"
 	"rudder/controlplane/storage"
 )
 
@@ -206,7 +208,7 @@ func (s *Server) updateFrom(ctx context.Context, q *request, old, next runtime.O
 	acc, _ := meta.Accessor(next)
 	keepServerMeta(acc, oldAcc, q)
 	q.prepareUpdate(next, old)
-	if errs := q.strategy.ValidateUpdate(next, old); len(errs) > 0 {
+	if errs := q.validateUpdate(next, old); len(errs) > 0 {
 		return nil, apierrors.NewInvalid(q.res.GVK().GroupKind(), q.name, errs)
 	}
 	if err := s.trackUpdate(q, old, next, opts.fieldManager); err != nil {
@@ -269,11 +271,32 @@ func (s *Server) store(ctx context.Context, q *request, old, next runtime.Object
 // status update changes only status, a main update everything else.
 func (q *request) prepareUpdate(next, old runtime.Object) {
 	q.strategy.Default(next)
-	if q.info.Subresource == "status" {
+	switch q.info.Subresource {
+	case "status":
 		q.strategy.PrepareForStatusUpdate(next, old)
 		return
+	case "finalize":
+		if f, ok := q.strategy.(registry.FinalizeStrategy); ok {
+			f.PrepareForFinalizeUpdate(next, old)
+			return
+		}
 	}
 	q.strategy.PrepareForUpdate(next, old)
+}
+
+// validateUpdate picks the validation of the endpoint being written.
+func (q *request) validateUpdate(next, old runtime.Object) field.ErrorList {
+	switch q.info.Subresource {
+	case "status":
+		if v, ok := q.strategy.(registry.StatusValidator); ok {
+			return v.ValidateStatusUpdate(next, old)
+		}
+	case "finalize":
+		if f, ok := q.strategy.(registry.FinalizeStrategy); ok {
+			return f.ValidateFinalizeUpdate(next, old)
+		}
+	}
+	return q.strategy.ValidateUpdate(next, old)
 }
 
 // unchanged tells whether an update would store the same bytes; upstream

@@ -24,25 +24,34 @@ type cronField struct {
 	names    map[string]int
 }
 
-var (
-	cronMonths = map[string]int{"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
-		"jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12}
-	cronDays = map[string]int{"sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6}
-)
-
 func cronFields() [5]cronField {
+	months := map[string]int{"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
+		"jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12}
+	days := map[string]int{"sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6}
 	return [5]cronField{
 		{name: "minute", min: 0, max: 59},
 		{name: "hour", min: 0, max: 23},
 		{name: "day of month", min: 1, max: 31},
-		{name: "month", min: 1, max: 12, names: cronMonths},
-		{name: "day of week", min: 0, max: 7, names: cronDays}, // 7 is Sunday too
+		{name: "month", min: 1, max: 12, names: months},
+		{name: "day of week", min: 0, max: 7, names: days}, // 7 is Sunday too
 	}
 }
 
-var cronDescriptors = map[string]string{
-	"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
-	"@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *",
+// cronDescriptor returns the five-field form of a descriptor.
+func cronDescriptor(d string) (string, bool) {
+	switch d {
+	case "@yearly", "@annually":
+		return "0 0 1 1 *", true
+	case "@monthly":
+		return "0 0 1 * *", true
+	case "@weekly":
+		return "0 0 * * 0", true
+	case "@daily", "@midnight":
+		return "0 0 * * *", true
+	case "@hourly":
+		return "0 * * * *", true
+	}
+	return "", false
 }
 
 // ParseCronSchedule parses a standard cron schedule.
@@ -88,7 +97,7 @@ func parseCronDescriptor(spec string) (*CronSchedule, error) {
 		}
 		return &CronSchedule{every: d}, nil
 	}
-	std, ok := cronDescriptors[spec]
+	std, ok := cronDescriptor(spec)
 	if !ok {
 		return nil, fmt.Errorf("unrecognized descriptor: %s", spec)
 	}

@@ -19,10 +19,11 @@ import (
 // from generateName) PrepareForCreate, then Validate. On update of the main
 // resource: Default, PrepareForUpdate, then ValidateUpdate (obj must carry a
 // resourceVersion; for an unconditional update the REST layer copies old's).
-// On update of the status subresource: PrepareForStatusUpdate, then
-// ValidateStatusUpdate if the strategy implements StatusValidator, else
-// ValidateUpdate. A method given an object of another kind does nothing
-// (the Validate methods return an internal error).
+// On update of the status subresource: Default, PrepareForStatusUpdate,
+// then ValidateStatusUpdate if the strategy implements StatusValidator, else
+// ValidateUpdate. Services then go through a ServiceAllocator (see
+// AllocateCreate, AllocateUpdate, Release). A method given an object of
+// another kind does nothing (the Validate methods return an internal error).
 type Strategy interface {
 	// Default fills in unset fields as the upstream defaulters do. It runs on
 	// every create and update body before anything else.

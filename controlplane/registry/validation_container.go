@@ -14,7 +14,6 @@ import (
 var (
 	supportedPullPolicies   = []string{"Always", "IfNotPresent", "Never"}
 	supportedTermMsgPolicy  = []string{"FallbackToLogsOnError", "File"}
-	standardContainerRes    = sets.New("cpu", "memory", "ephemeral-storage")
 	supportedInitRestartPol = []string{"Always"}
 )
 
@@ -194,7 +193,11 @@ func validateResourceEntry(name string, q resource.Quantity, path *field.Path) f
 // isContainerResourceName: cpu, memory, ephemeral-storage, hugepages-*, or
 // a domain-prefixed extended resource.
 func isContainerResourceName(name string) bool {
-	if standardContainerRes.Has(name) || strings.HasPrefix(name, corev1.ResourceHugePagesPrefix) {
+	switch corev1.ResourceName(name) {
+	case corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourceEphemeralStorage:
+		return true
+	}
+	if strings.HasPrefix(name, corev1.ResourceHugePagesPrefix) {
 		return true
 	}
 	return strings.Contains(name, "/") && len(validation.IsQualifiedName(name)) == 0
