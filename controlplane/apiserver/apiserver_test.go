@@ -469,3 +469,40 @@ func TestTableAndPartialMetadata(t *testing.T) {
 		t.Fatalf("unacceptable media type: %d, want 406", code)
 	}
 }
+
+func TestOrphanAndForegroundDeletion(t *testing.T) {
+	ts := newTestServer(t)
+	const cms = "/api/v1/namespaces/default/configmaps"
+	owner := func(name string) string {
+		out := ts.mustDo(201, "POST", cms, "application/json", cm(name))
+		var o struct{ Metadata metav1.ObjectMeta }
+		_ = json.Unmarshal([]byte(out), &o)
+		return string(o.Metadata.UID)
+	}
+	dependent := func(name, ownerName, uid string) {
+		ts.mustDo(201, "POST", cms, "application/json", fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":%q,"ownerReferences":[{"apiVersion":"v1","kind":"ConfigMap","name":%q,"uid":%q}]}}`, name, ownerName, uid))
+	}
+	dependent("orphaned", "o1", owner("o1"))
+	ts.mustDo(200, "DELETE", cms+"/o1?propagationPolicy=Orphan", "", "")
+	dependent("deleted", "o2", owner("o2"))
+	ts.mustDo(200, "DELETE", cms+"/o2?propagationPolicy=Foreground", "", "")
+	eventually(t, func() bool {
+		c1, _ := ts.do("GET", cms+"/o1", "", "")
+		c2, _ := ts.do("GET", cms+"/o2", "", "")
+		c3, _ := ts.do("GET", cms+"/deleted", "", "")
+		return c1 == 404 && c2 == 404 && c3 == 404
+	})
+	if out := ts.mustDo(200, "GET", cms+"/orphaned", "", ""); strings.Contains(out, "ownerReferences") {
+		t.Fatalf("orphaned dependent still has its owner reference: %s", out)
+	}
+}
+
+func eventually(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatal("condition not met within 10s")
+}

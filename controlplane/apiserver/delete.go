@@ -159,6 +159,7 @@ func (s *Server) deleteObject(ctx context.Context, q *request, name string, opts
 			if isNamespace(q) {
 				go s.finalizeNamespace(name)
 			}
+			s.handleOwnerFinalizers(q, next)
 			return next, false, nil
 		}
 		if dry {

@@ -46,7 +46,11 @@ type Config struct {
 	// WatchBookmarkInterval is how often watches that asked for bookmarks
 	// get one (default 1m, tests shorten it).
 	WatchBookmarkInterval time.Duration
-	Logger                *slog.Logger
+	// GarbageCollector says a garbage collector runs and honours the
+	// orphan and foregroundDeletion finalizers; without one the server
+	// does the minimum itself (see ownerfinalizer.go).
+	GarbageCollector bool
+	Logger           *slog.Logger
 	// Registerer and Gatherer: where the server's metrics go and what
 	// /metrics serves (both nil: a registry of its own).
 	Registerer prometheus.Registerer

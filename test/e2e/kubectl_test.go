@@ -228,6 +228,8 @@ func scenarioErrors(t *testing.T, k *kubectl, ns string) {
 
 func scenarioDelete(t *testing.T, k *kubectl, ns string) {
 	contains(t, "delete", k.ok("delete", "-n", ns, "deploy/web", "svc/web"), `deployment.apps "web" deleted`, `service "web" deleted`)
+	contains(t, "delete orphan", k.ok("delete", "-n", ns, "cm/from-list-a", "--cascade=orphan", "--timeout=30s"), `configmap "from-list-a" deleted`)
+	contains(t, "delete foreground", k.ok("delete", "-n", ns, "secret/from-list-b", "--cascade=foreground", "--timeout=30s"), `secret "from-list-b" deleted`)
 	k.ok("delete", "namespace", ns, "--wait=true", "--timeout=60s")
 	_, errOut, err := k.run("get", "namespace", ns)
 	if err == nil || !strings.Contains(errOut, "not found") {
