@@ -10,7 +10,8 @@ DEB_PACKAGES := ca-certificates iproute2 procps
 
 # Packages whose tests need no root and no kernel: run with -race.
 PURE_PKGS := ./controlplane/catalog/... ./controlplane/registry/... ./ipam/... \
-	./controlplane/apiserver/tables/... ./controlplane/apiserver/authn/... ./controlplane/pki/...
+	./controlplane/apiserver/tables/... ./controlplane/apiserver/authn/... ./controlplane/pki/... \
+	./controlplane/apiserver/objectstore/...
 
 .PHONY: all build deps test unit race e2e lint run bench clean fmt
 

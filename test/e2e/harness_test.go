@@ -22,7 +22,7 @@ import (
 const kubectlDir = "/usr/lib/google-cloud-sdk/bin"
 
 // kubectlMinors are the kubectl versions the scenario runs with.
-var kubectlMinors = []string{"1.28", "1.33"}
+var kubectlMinors = []string{"1.27", "1.30", "1.33"}
 
 // rudderBin is bin/rudder, built by `make e2e`.
 func rudderBin(t *testing.T) string {

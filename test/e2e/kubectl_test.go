@@ -182,7 +182,7 @@ func waitLine(t *testing.T, lines <-chan string, want string) string {
 
 func scenarioMutate(t *testing.T, k *kubectl, ns string) {
 	contains(t, "label", k.ok("label", "deploy/web", "-n", ns, "tier=frontend"), "deployment.apps/web labeled")
-	contains(t, "annotate", k.ok("annotate", "deploy/web", "-n", ns, "owner=team-a"), "deployment.apps/web annotated")
+	contains(t, "annotate", k.ok("annotate", "deploy/web", "-n", ns, "owner=team-a"), "deployment.apps/web annotate") // 1.27 prints "annotate"
 	k.ok("patch", "cm/web-config", "-n", ns, "--type=merge", "-p", `{"data":{"merge":"yes"}}`)
 	k.ok("patch", "cm/web-config", "-n", ns, "--type=json", "-p", `[{"op":"add","path":"/data/json","value":"yes"}]`)
 	k.ok("patch", "deploy/web", "-n", ns, "-p", `{"spec":{"template":{"spec":{"containers":[{"name":"nginx","image":"nginx:1.28"}]}}}}`)
