@@ -33,7 +33,7 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, q *request, cod
 	if err != nil {
 		return err
 	}
-	writeObject(w, code, q.media, out)
+	s.writeObject(w, code, q.media, out)
 	return nil
 }
 

@@ -13,6 +13,7 @@ const (
 	outYAML
 	outTable
 	outPartialMetadata // PartialObjectMetadata(List)
+	outProtobuf        // application/vnd.kubernetes.protobuf
 )
 
 // mediaChoice is the negotiated response format.
@@ -44,6 +45,11 @@ func negotiate(accept string) (mediaChoice, bool) {
 				continue // a representation we do not serve (v1beta1 tables, ...)
 			}
 			return mediaChoice{kind: outJSON, contentType: "application/json"}, true
+		case protobufType:
+			if params["as"] != "" {
+				continue // Tables and metadata are served as JSON only
+			}
+			return mediaChoice{kind: outProtobuf, contentType: protobufType}, true
 		case "application/yaml":
 			if params["as"] != "" {
 				continue

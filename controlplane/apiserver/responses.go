@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,6 +31,21 @@ func writeJSON(w http.ResponseWriter, code int, contentType string, v any) {
 }
 
 // writeObject writes an object in the negotiated format.
+func (s *Server) writeObject(w http.ResponseWriter, code int, media mediaChoice, obj runtime.Object) {
+	if media.kind == outProtobuf {
+		var buf bytes.Buffer
+		if err := s.protobuf.serializer.Encode(obj, &buf); err == nil {
+			w.Header().Set("Content-Type", protobufType)
+			w.WriteHeader(code)
+			_, _ = w.Write(buf.Bytes())
+			return
+		}
+		media = mediaChoice{kind: outJSON} // a kind without protobuf (Table): JSON
+	}
+	writeObject(w, code, media, obj)
+}
+
+// writeObject writes an object as JSON or YAML.
 func writeObject(w http.ResponseWriter, code int, media mediaChoice, obj any) {
 	if media.kind == outYAML {
 		b, err := yaml.Marshal(obj)

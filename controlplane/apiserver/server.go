@@ -64,6 +64,7 @@ type Server struct {
 	scheme    *runtime.Scheme
 	codecs    serializer.CodecFactory
 	decoders  decoder
+	protobuf  protobufCodec
 	objects   *objectstore.Store
 	resources map[string]catalog.Resource // "group/version/resource"
 	services  serviceAllocator
@@ -101,6 +102,7 @@ func New(cfg Config) (*Server, error) {
 		ctx:       context.Background(),
 	}
 	s.decoders = newDecoder(scheme)
+	s.protobuf = newProtobufCodec(scheme)
 	for _, r := range catalog.Resources() {
 		s.resources[r.Group+"/"+r.Version+"/"+r.Resource] = r
 	}

@@ -107,7 +107,7 @@ func (s *Server) serveScale(w http.ResponseWriter, r *http.Request, q *request) 
 		return err
 	}
 	if r.Method == http.MethodGet {
-		writeObject(w, http.StatusOK, q.media, sc)
+		s.writeObject(w, http.StatusOK, q.media, sc)
 		return nil
 	}
 	want, err := s.requestedScale(w, r, q, sc)
@@ -137,7 +137,7 @@ func (s *Server) serveScale(w http.ResponseWriter, r *http.Request, q *request) 
 	if err != nil {
 		return err
 	}
-	writeObject(w, http.StatusOK, q.media, sc)
+	s.writeObject(w, http.StatusOK, q.media, sc)
 	return nil
 }
 

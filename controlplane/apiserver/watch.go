@@ -1,9 +1,11 @@
 package apiserver
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -36,6 +38,7 @@ type watchStream struct {
 	w       http.ResponseWriter
 	flusher http.Flusher
 	enc     *json.Encoder
+	frames  io.Writer // protobuf streams: one frame per event
 	sel     *selector
 	lastRev int64
 }
@@ -115,6 +118,9 @@ func (s *Server) initialState(r *http.Request, q *request, opts *listOptions) ([
 func (s *Server) newWatchStream(w http.ResponseWriter, r *http.Request, q *request, sel *selector, rev int64) *watchStream {
 	flusher, _ := w.(http.Flusher)
 	ct := "application/json"
+	if q.media.kind == outProtobuf {
+		ct = protobufType + ";stream=watch"
+	}
 	w.Header().Set("Content-Type", ct)
 	w.Header().Set("Transfer-Encoding", "chunked")
 	w.Header().Set("Cache-Control", "no-cache, private")
@@ -122,7 +128,11 @@ func (s *Server) newWatchStream(w http.ResponseWriter, r *http.Request, q *reque
 	if flusher != nil {
 		flusher.Flush()
 	}
-	return &watchStream{s: s, r: r, q: q, w: w, flusher: flusher, enc: json.NewEncoder(w), sel: sel, lastRev: rev}
+	ws := &watchStream{s: s, r: r, q: q, w: w, flusher: flusher, enc: json.NewEncoder(w), sel: sel, lastRev: rev}
+	if q.media.kind == outProtobuf {
+		ws.frames = s.protobuf.framer.NewFrameWriter(w)
+	}
+	return ws
 }
 
 func (ws *watchStream) run(ctx context.Context, ch <-chan storage.Event, bookmarks bool) {
@@ -195,7 +205,11 @@ func (ws *watchStream) send(t watch.EventType, obj runtime.Object) bool {
 }
 
 func (ws *watchStream) write(t watch.EventType, obj runtime.Object) bool {
-	if err := ws.enc.Encode(&watchEvent{Type: t, Object: obj}); err != nil {
+	if ws.frames != nil {
+		if !ws.writeFrame(t, obj) {
+			return false
+		}
+	} else if err := ws.enc.Encode(&watchEvent{Type: t, Object: obj}); err != nil {
 		return false
 	}
 	if ws.flusher != nil {
@@ -222,4 +236,15 @@ func (ws *watchStream) bookmark(initialEnd bool) bool {
 		out, _ = partialMetadata(obj)
 	}
 	return ws.write(watch.Bookmark, out)
+}
+
+// writeFrame writes one protobuf watch event.
+func (ws *watchStream) writeFrame(t watch.EventType, obj runtime.Object) bool {
+	var buf bytes.Buffer
+	if err := ws.s.protobuf.serializer.Encode(obj, &buf); err != nil {
+		ws.s.log.Error("encode watch event", "err", err)
+		return false
+	}
+	ev := &metav1.WatchEvent{Type: string(t), Object: runtime.RawExtension{Raw: buf.Bytes()}}
+	return ws.s.protobuf.raw.Encode(ev, ws.frames) == nil
 }
