@@ -293,6 +293,17 @@ func TestWatchSelectorTransitions(t *testing.T) {
 	}
 }
 
+func TestWatchSingleObjectPath(t *testing.T) {
+	ts := newTestServer(t)
+	const cms = "/api/v1/namespaces/default/configmaps"
+	ts.mustDo(201, "POST", cms, "application/json", cm("other"))
+	ts.mustDo(201, "POST", cms, "application/json", cm("mine"))
+	evs := readEvents(t, ts.stream(cms+"/mine?watch=true"), 1)
+	if name := evs[0]["object"].(map[string]any)["metadata"].(map[string]any)["name"]; name != "mine" {
+		t.Fatalf("watch on .../configmaps/mine saw %v", name)
+	}
+}
+
 func TestWatchInitialEventsAndBookmarks(t *testing.T) {
 	ts := newTestServer(t)
 	const cms = "/api/v1/namespaces/default/configmaps"

@@ -76,7 +76,7 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, q *request) er
 	if q.info.Subresource != "" {
 		return s.serveSubresource(w, r, q)
 	}
-	if q.res.Namespaced && q.namespace == "" && q.info.Verb != "list" && q.info.Verb != "watch" {
+	if q.res.Namespaced && q.namespace == "" && q.info.Verb != "list" && (q.info.Verb != "watch" || q.name != "") {
 		return notFoundResource()
 	}
 	switch q.info.Verb {

@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 
@@ -47,6 +48,11 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, q *request) error
 	opts, err := parseListOptions(r, q)
 	if err != nil {
 		return err
+	}
+	if q.name != "" {
+		// The old single-object form, .../pods/NAME?watch=true, is a watch
+		// narrowed to that name, as upstream serves it.
+		opts.sel.fields = fields.AndSelectors(opts.sel.fields, fields.OneTermEqualSelector("metadata.name", q.name))
 	}
 	v := r.URL.Query()
 	timeout := defaultWatchTimeout
