@@ -20,6 +20,7 @@ all: build
 build:
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/rudder ./cmd/rudder
+	@if [ -d cmd/rudder-cni ]; then $(GO) build -o $(BIN)/rudder-cni ./cmd/rudder-cni; fi
 
 deps:
 	@hack/deps.sh $(DEB_PACKAGES)
