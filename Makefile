@@ -6,7 +6,7 @@ export GOFLAGS ?= -mod=mod
 export PATH := /usr/local/go/bin:$(PATH)
 
 # Debian packages the project needs (tests and the lab).
-DEB_PACKAGES := ca-certificates iproute2 procps
+DEB_PACKAGES := ca-certificates iproute2 procps iptables nftables iperf3 util-linux
 
 # Packages whose tests need no root and no kernel: run with -race.
 PURE_PKGS := ./controlplane/catalog/... ./controlplane/registry/... ./ipam/... \
