@@ -13,6 +13,10 @@ step "storage: creates/s with 8 writers (bbolt, etcd)"
 go test -run '^$' -bench 'CreateParallel' -benchtime 10000x ./controlplane/storage/... >>"$RAW" 2>&1
 step "apiserver: 10,000 pods from client-go, 8 workers (bbolt, etcd)"
 RUDDER_BIN=$PWD/bin/rudder go test -run '^$' -bench 'PodCreates' -benchtime 1x -timeout 30m ./bench/apiserver/ >>"$RAW" 2>&1
+step "CNI: ADD and DEL latency through libcni (300 pods)"
+go test -run '^$' -bench 'AddDel' -benchtime 300x ./cni/plugin/ >>"$RAW" 2>&1
+step "packet path: iperf3 raw veth, pod↔pod same node, vxlan, host-gw (3 runs × 5 s each)"
+go test -run '^$' -bench 'PodThroughput' -benchtime 1x -timeout 20m ./bench/packetpath/ 2>/dev/null | grep -E '^(Benchmark|pkg:|ok|FAIL)' >>"$RAW"
 printf '\r\033[K'
 {
   echo "# rudder benchmarks, $(date -u +%Y-%m-%dT%H:%MZ)"
@@ -30,6 +34,25 @@ printf '\r\033[K'
   done
   echo
   echo "Watch latency is measured from the client sending the create to the ADDED event arriving at a watcher of all pods."
+  echo
+  echo "## Packet path (iperf3 TCP stream, client and server pinned to CPUs 1 and 0, median of 3 runs)"
+  echo
+  echo "| path | Gbit/s | ratio to raw veth |"
+  echo "| --- | --- | --- |"
+  line=$(grep -E '^BenchmarkPodThroughput' "$RAW" || true)
+  metric() { echo "$line" | grep -oE "[0-9.]+ $1" | cut -d' ' -f1; }
+  echo "| raw veth pair (baseline) | $(metric raw-veth-Gbit/s) | 1 |"
+  for p in same-node vxlan host-gw; do
+    echo "| pod↔pod $p | $(metric $p-Gbit/s) | $(metric $p-ratio) |"
+  done
+  echo
+  echo "## CNI plugin (ADD then DEL through libcni in a node namespace)"
+  echo
+  line=$(grep -E '^BenchmarkAddDel' "$RAW" || true)
+  echo "| | p50 ms | p99 ms |"
+  echo "| --- | --- | --- |"
+  echo "| ADD | $(metric add-p50-ms) | $(metric add-p99-ms) |"
+  echo "| DEL | $(metric del-p50-ms) | $(metric del-p99-ms) |"
   echo
   echo "## Storage alone (8 concurrent writers, fsync on)"
   echo

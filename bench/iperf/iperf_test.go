@@ -25,22 +25,8 @@ func vethPair(t testing.TB) (a, b *netns.NS) {
 	if b, err = netns.Create(prefix + "-b"); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range [][]string{
-		{"ip", "link", "add", "va", "netns", a.Name, "type", "veth", "peer", "name", "vb", "netns", b.Name},
-	} {
-		if out, err := a.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
-			t.Fatalf("%v: %v %s", c, err, out)
-		}
-	}
-	for ns, cmds := range map[*netns.NS][][]string{
-		a: {{"ip", "addr", "add", "198.19.255.1/30", "dev", "va"}, {"ip", "link", "set", "va", "up"}},
-		b: {{"ip", "addr", "add", "198.19.255.2/30", "dev", "vb"}, {"ip", "link", "set", "vb", "up"}},
-	} {
-		for _, c := range cmds {
-			if _, err := ns.Run(c[0], c[1:]...); err != nil {
-				t.Fatal(err)
-			}
-		}
+	if err := netns.Veth(a, "va", "198.19.255.1/30", b, "vb", "198.19.255.2/30"); err != nil {
+		t.Fatal(err)
 	}
 	return a, b
 }

@@ -38,6 +38,7 @@ func TestPodsReachEveryPod(t *testing.T) {
 			}
 			t.Logf("%s: %d pods, %d ordered pairs reach each other by ping and TCP", backend, len(pods), len(pods)*(len(pods)-1))
 			checkMTU(t, pods[0], backend)
+			checkVerbs(t, c.Nodes[0], pods[0], pods[1])
 		})
 	}
 }
@@ -55,5 +56,27 @@ func checkMTU(t *testing.T, p *Pod, backend netstate.Backend) {
 	}
 	if !strings.Contains(out, want) {
 		t.Fatalf("pod eth0 on %s: want%sin %q", backend, want, out)
+	}
+}
+
+// checkVerbs runs STATUS, CHECK and GC on the conflist netd wrote: GC
+// keeping one pod removes the other's attachment, which CHECK then misses.
+func checkVerbs(t *testing.T, n *Node, keep, drop *Pod) {
+	if err := n.Status(); err != nil {
+		t.Fatalf("STATUS: %v", err)
+	}
+	for _, p := range []*Pod{keep, drop} {
+		if err := n.Check(p); err != nil {
+			t.Fatalf("CHECK %s: %v", p.Name, err)
+		}
+	}
+	if err := n.GC(keep); err != nil {
+		t.Fatalf("GC: %v", err)
+	}
+	if err := n.Check(keep); err != nil {
+		t.Fatalf("CHECK of the kept pod after GC: %v", err)
+	}
+	if err := n.Check(drop); err == nil {
+		t.Fatalf("CHECK of %s passed after GC released it", drop.Name)
 	}
 }

@@ -11,11 +11,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/containernetworking/cni/libcni"
 	"github.com/containernetworking/cni/pkg/invoke"
+	"github.com/containernetworking/cni/pkg/types"
 	types100 "github.com/containernetworking/cni/pkg/types/100"
 	"github.com/containernetworking/cni/pkg/version"
 	"github.com/containernetworking/plugins/pkg/ns"
@@ -113,7 +115,34 @@ func NewCluster(t testing.TB, cfg Config) *Cluster {
 	for i, nd := range c.Topo.Nodes {
 		c.Nodes = append(c.Nodes, startNode(t, client, nd, i+1, cfg))
 	}
+	c.waitConverged(t)
 	return c
+}
+
+// waitConverged waits until every node routes every other node's pod
+// range: netd is ready after its first sync, which may come before its
+// peers published their VTEP addresses.
+func (c *Cluster) waitConverged(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for _, n := range c.Nodes {
+		for _, peer := range c.Nodes {
+			if peer == n {
+				continue
+			}
+			cidr := fmt.Sprintf("10.244.%d.0/24", peer.Index)
+			for {
+				out, err := netdtest.Run(n.NS, "ip", "route", "show", cidr)
+				if err == nil && strings.Contains(out, cidr) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("node n%d has no route to %s after 20s", n.Index, cidr)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+	}
 }
 
 func startNode(t testing.TB, client *fake.Clientset, nd *netdtest.Node, i int, cfg Config) *Node {
@@ -164,4 +193,23 @@ func (n *Node) AddPod(t testing.TB, name string) *Pod {
 	}
 	p.IP, _ = netip.AddrFromSlice(r.IPs[0].Address.IP.To4())
 	return p
+}
+
+// Check runs CNI CHECK for a pod.
+func (n *Node) Check(p *Pod) error {
+	return n.cni.CheckNetworkList(context.Background(), n.list, &libcni.RuntimeConf{ContainerID: p.Name, NetNS: p.NS.Path(), IfName: "eth0"})
+}
+
+// Status runs CNI STATUS on the node.
+func (n *Node) Status() error {
+	return n.cni.GetStatusNetworkList(context.Background(), n.list)
+}
+
+// GC runs CNI GC on the node keeping only the given pods.
+func (n *Node) GC(keep ...*Pod) error {
+	var valid []types.GCAttachment
+	for _, p := range keep {
+		valid = append(valid, types.GCAttachment{ContainerID: p.Name, IfName: "eth0"})
+	}
+	return n.cni.GCNetworkList(context.Background(), n.list, &libcni.GCArgs{ValidAttachments: valid})
 }

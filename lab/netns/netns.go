@@ -125,3 +125,25 @@ func Cleanup(prefix string) error {
 	}
 	return errors.Join(errs...)
 }
+
+// Veth joins two namespaces with a veth pair, addresses both ends (CIDR
+// notation, "" for none) and brings them up.
+func Veth(a *NS, aName, aAddr string, b *NS, bName, bAddr string) error {
+	if _, err := a.Run("ip", "link", "add", aName, "type", "veth", "peer", "name", bName, "netns", b.Name); err != nil {
+		return err
+	}
+	for _, end := range []struct {
+		ns         *NS
+		name, addr string
+	}{{a, aName, aAddr}, {b, bName, bAddr}} {
+		if end.addr != "" {
+			if _, err := end.ns.Run("ip", "addr", "add", end.addr, "dev", end.name); err != nil {
+				return err
+			}
+		}
+		if err := end.ns.linkUp(end.name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
