@@ -42,6 +42,7 @@ printf '\r\033[K'
   line=$(grep -E '^BenchmarkPodThroughput' "$RAW" || true)
   metric() { echo "$line" | grep -oE "[0-9.]+ $1" | cut -d' ' -f1; }
   echo "| raw veth pair (baseline) | $(metric raw-veth-Gbit/s) | 1 |"
+  echo "| hand-built VXLAN over one veth (no bridges, no pods) | $(metric hand-vxlan-Gbit/s) | $(metric hand-vxlan-ratio) |"
   for p in same-node vxlan host-gw; do
     echo "| pod↔pod $p | $(metric $p-Gbit/s) | $(metric $p-ratio) |"
   done

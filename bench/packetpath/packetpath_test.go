@@ -75,6 +75,41 @@ func rawVeth(b *testing.B) endpoints {
 	return endpoints{server: c, client: a, serverIP: "198.19.255.2"}
 }
 
+// handVXLAN is the overlay alone: two namespaces on one veth with a VXLAN
+// device each, no bridges and no pods. It separates what the encapsulation
+// costs from what rudder's path adds.
+func handVXLAN(b *testing.B) endpoints {
+	prefix := netns.RunPrefix("rdrb")
+	b.Cleanup(func() { _ = netns.Cleanup(prefix) })
+	a, err := netns.Create(prefix + "-xa")
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := netns.Create(prefix + "-xb")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := netns.Veth(a, "ua", "198.19.254.1/30", c, "ub", "198.19.254.2/30"); err != nil {
+		b.Fatal(err)
+	}
+	for _, end := range []struct {
+		ns                 *netns.NS
+		dev, local, remote string
+		addr               string
+	}{{a, "ua", "198.19.254.1", "198.19.254.2", "10.99.0.1/24"}, {c, "ub", "198.19.254.2", "198.19.254.1", "10.99.0.2/24"}} {
+		for _, cmd := range [][]string{
+			{"ip", "link", "add", "vx0", "type", "vxlan", "id", "42", "dstport", "4789", "local", end.local, "remote", end.remote, "dev", end.dev},
+			{"ip", "addr", "add", end.addr, "dev", "vx0"},
+			{"ip", "link", "set", "vx0", "up"},
+		} {
+			if _, err := end.ns.Run(cmd[0], cmd[1:]...); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	return endpoints{server: c, client: a, serverIP: "10.99.0.2"}
+}
+
 // podPath builds a cluster and returns two pods: on one node, or on two.
 func podPath(b *testing.B, plugin string, backend netstate.Backend, nodes int) endpoints {
 	c := cnitest.NewCluster(b, cnitest.Config{Nodes: nodes, Backend: backend, PluginDir: plugin})
@@ -90,6 +125,9 @@ func asNS(p *cnitest.Pod) *netns.NS { return &netns.NS{Name: p.Name, Path: p.NS.
 func BenchmarkPodThroughput(b *testing.B) {
 	raw := median(b, rawVeth(b))
 	b.ReportMetric(raw, "raw-veth-Gbit/s")
+	hand := median(b, handVXLAN(b))
+	b.ReportMetric(hand, "hand-vxlan-Gbit/s")
+	b.ReportMetric(hand/raw, "hand-vxlan-ratio")
 	plugin := cnitest.BuildPlugin(b)
 	paths := []struct {
 		name    string
