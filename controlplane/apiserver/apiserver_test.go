@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/version"
 
 	"rudder/controlplane/apiserver/authn"
+	"rudder/controlplane/catalog"
 	"rudder/controlplane/storage"
 	"rudder/controlplane/storage/bolt"
 )
@@ -565,4 +566,21 @@ func TestProtobuf(t *testing.T) {
 	if err != nil || ev.Type != "ADDED" || inner.(*corev1.ConfigMap).Name != "pb" {
 		t.Fatalf("watch event %s %v %v", ev.Type, inner, err)
 	}
+}
+
+func TestEventsExpire(t *testing.T) {
+	ts := newTestServer(t)
+	old := time.Now().Add(-2 * time.Hour).UTC().Format(time.RFC3339)
+	fresh := time.Now().UTC().Format(time.RFC3339)
+	for name, when := range map[string]string{"old": old, "fresh": fresh} {
+		ts.mustDo(201, "POST", "/api/v1/namespaces/default/events", "application/json", fmt.Sprintf(
+			`{"apiVersion":"v1","kind":"Event","metadata":{"name":%q},"involvedObject":{"kind":"Pod","name":"p","namespace":"default"},"reason":"Test","lastTimestamp":%q}`, name, when))
+	}
+	res, _ := catalog.Lookup(corev1.SchemeGroupVersion.WithResource("events"))
+	n, err := ts.api.expireOf(context.Background(), res, time.Now().Add(-EventTTL))
+	if err != nil || n != 1 {
+		t.Fatalf("expired %d events (%v), want 1", n, err)
+	}
+	ts.mustDo(404, "GET", "/api/v1/namespaces/default/events/old", "", "")
+	ts.mustDo(200, "GET", "/api/v1/namespaces/default/events/fresh", "", "")
 }

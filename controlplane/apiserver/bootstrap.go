@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"reflect"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -48,6 +49,7 @@ func (s *Server) Bootstrap(ctx context.Context) error {
 	if err := s.ensure(ctx, discoveryv1.SchemeGroupVersion.WithResource("endpointslices"), s.kubernetesSlice(), true); err != nil {
 		return fmt.Errorf("bootstrap kubernetes endpointslice: %w", err)
 	}
+	go s.expireEvents(ctx, EventTTL, 5*time.Minute)
 	return s.resumeNamespaceDeletions(ctx)
 }
 
