@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"rudder/proxy/conntrack"
 	"rudder/proxy/healthcheck"
 	"rudder/proxy/model"
 	"rudder/proxy/proxier"
@@ -97,6 +98,7 @@ func runProxy(ctx context.Context, backends map[string]proxier.NewBackendFunc, f
 		NodeName: node.Name, NodePortAddresses: node.NodePortAddresses, ClusterCIDRs: node.ClusterCIDRs,
 		MinSyncPeriod: fl.minSyncPeriod, SyncPeriod: fl.syncPeriod,
 		Source: view, Backend: backend, Healthz: healthz, HealthServers: servers, Registerer: reg,
+		Conntrack: conntrack.Netlink{},
 	})
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
+	"rudder/proxy/conntrack"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,6 +41,9 @@ type Config struct {
 	Healthz *healthcheck.Healthz
 	// HealthServers, if set, serves eTP=Local services' health checks.
 	HealthServers *healthcheck.Servers
+	// Conntrack, if set, deletes stale UDP conntrack entries after each
+	// successful sync (endpoints gone, services that got endpoints).
+	Conntrack conntrack.Deleter
 	// Registerer receives the metrics (nil: a private registry).
 	Registerer prometheus.Registerer
 	Clock      clock.Clock // nil: the real clock

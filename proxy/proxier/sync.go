@@ -3,6 +3,7 @@ package proxier
 import (
 	"context"
 	"fmt"
+	"rudder/proxy/conntrack"
 	"time"
 
 	"rudder/proxy/healthcheck"
@@ -29,6 +30,7 @@ func (p *Proxier) sync(ctx context.Context, full bool) error {
 		return fmt.Errorf("%s sync (full=%v, %d changed): %w", p.cfg.Backend.Name(), full, len(changed), err)
 	}
 	p.metrics.syncs.WithLabelValues("success", mode(full)).Inc()
+	p.flushConntrack(st)
 	p.cfg.Logger.Debug("synced", "backend", p.cfg.Backend.Name(), "full", full,
 		"changed", len(changed), "servicePorts", len(st.Services), "took", p.cfg.Clock.Since(start))
 	p.succeeded(st, snap)
@@ -87,4 +89,22 @@ func healthChecks(st *model.State) []healthcheck.Service {
 		out = append(out, healthcheck.Service{Name: sp.Name.NamespacedName, Port: sp.HealthCheckNodePort, LocalEndpoints: n})
 	}
 	return out
+}
+
+// flushConntrack deletes the UDP conntrack entries the sync made stale.
+// A failure is logged, not retried: the entries idle out eventually.
+func (p *Proxier) flushConntrack(st *model.State) {
+	if p.cfg.Conntrack == nil {
+		return
+	}
+	f := conntrack.Stale(p.applied, st)
+	if f.Empty() {
+		return
+	}
+	n, err := p.cfg.Conntrack.DeleteUDP(f)
+	if err != nil {
+		p.cfg.Logger.Warn("delete stale UDP conntrack entries", "endpoints", f.Endpoints, "services", f.ServiceIPs, "err", err)
+		return
+	}
+	p.cfg.Logger.Debug("deleted stale UDP conntrack entries", "count", n, "endpoints", f.Endpoints, "services", f.ServiceIPs)
 }

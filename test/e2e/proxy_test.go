@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -280,5 +279,91 @@ func testProxy(t *testing.T, mode string) {
 	if d := time.Since(removed); d > 2*time.Second {
 		t.Logf("endpoint removal took %s to take effect", d)
 	}
-	_ = strconv.Itoa
+	testUDPBackendReplaced(t, lab)
+}
+
+// serveUDPWho answers every datagram on :5353 with the pod's name; the
+// returned func stops it.
+func serveUDPWho(t *testing.T, p *cnitest.Pod) func() {
+	var pc net.PacketConn
+	if err := p.NS.Do(func(ns.NetNS) error {
+		var err error
+		pc, err = net.ListenPacket("udp4", ":5353")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			_, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			_, _ = pc.WriteTo([]byte(p.Name), from)
+		}
+	}()
+	t.Cleanup(func() { _ = pc.Close() })
+	return func() { _ = pc.Close() }
+}
+
+// testUDPBackendReplaced: a UDP client keeps its socket (one conntrack
+// entry) while its backend goes away and another takes over; the proxy
+// deletes the stale entry so the client's next datagrams reach the new one.
+func testUDPBackendReplaced(t *testing.T, lab *proxyLab) {
+	stopOld := serveUDPWho(t, lab.eps[1])
+	serveUDPWho(t, lab.eps[2])
+	svc := lab.service("dnsish", func(s *corev1.Service) {
+		s.Spec.Ports = []corev1.ServicePort{{Name: "http", Protocol: corev1.ProtocolUDP, Port: 53, TargetPort: intstr.FromInt32(5353)}}
+	})
+	lab.setUDPEndpoints("dnsish", lab.eps[1])
+	conn, err := dialIn(lab.client.NS, "udp4", net.JoinHostPort(svc.Spec.ClusterIP, "53"), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ask := func() (string, error) {
+		_ = conn.SetDeadline(time.Now().Add(300 * time.Millisecond))
+		if _, err := conn.Write([]byte("who")); err != nil {
+			return "", err
+		}
+		b := make([]byte, 256)
+		n, err := conn.Read(b)
+		return string(b[:n]), err
+	}
+	eventually(t, "UDP service answers", 10*time.Second, func() error {
+		got, err := ask()
+		if err == nil && got != lab.eps[1].Name {
+			err = fmt.Errorf("answered by %q, want %s", got, lab.eps[1].Name)
+		}
+		return err
+	})
+	stopOld()
+	lab.setUDPEndpoints("dnsish", lab.eps[2])
+	eventually(t, "the same UDP socket reaches the new backend", 5*time.Second, func() error {
+		got, err := ask()
+		if err == nil && got != lab.eps[2].Name {
+			err = fmt.Errorf("answered by %q, want %s", got, lab.eps[2].Name)
+		}
+		return err
+	})
+}
+
+// setUDPEndpoints is setEndpoints for a UDP port 5353.
+func (lab *proxyLab) setUDPEndpoints(svc string, pods ...*cnitest.Pod) {
+	ctx := context.Background()
+	port, portName, proto, ready := int32(5353), "http", corev1.ProtocolUDP, true
+	slice := &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: svc + "-1", Namespace: "default",
+		Labels: map[string]string{discoveryv1.LabelServiceName: svc}}, AddressType: discoveryv1.AddressTypeIPv4,
+		Ports: []discoveryv1.EndpointPort{{Name: &portName, Port: &port, Protocol: &proto}}}
+	for _, p := range pods {
+		node := "n2"
+		slice.Endpoints = append(slice.Endpoints, discoveryv1.Endpoint{Addresses: []string{p.IP.String()},
+			NodeName: &node, Conditions: discoveryv1.EndpointConditions{Ready: &ready}})
+	}
+	if _, err := lab.cs.DiscoveryV1().EndpointSlices("default").Update(ctx, slice, metav1.UpdateOptions{}); err != nil {
+		if _, err = lab.cs.DiscoveryV1().EndpointSlices("default").Create(ctx, slice, metav1.CreateOptions{}); err != nil {
+			lab.t.Fatal(err)
+		}
+	}
 }
