@@ -17,6 +17,8 @@ step "CNI: ADD and DEL latency through libcni (300 pods)"
 go test -run '^$' -bench 'AddDel' -benchtime 300x ./cni/plugin/ >>"$RAW" 2>&1
 step "packet path: iperf3 raw veth, pod↔pod same node, vxlan, host-gw (3 runs × 5 s each)"
 go test -run '^$' -bench 'PodThroughput' -benchtime 1x -timeout 20m ./bench/packetpath/ 2>/dev/null | grep -E '^(Benchmark|pkg:|ok|FAIL)' >>"$RAW"
+step "service proxy: sync times at 10/1k/10k services, CRR through a ClusterIP, ClusterIP stream vs direct"
+go test -run '^$' -bench . -benchtime 1x -timeout 20m ./bench/proxypath/ 2>/dev/null | grep -E '^(Benchmark|pkg:|ok|FAIL)' >>"$RAW"
 printf '\r\033[K'
 {
   echo "# rudder benchmarks, $(date -u +%Y-%m-%dT%H:%MZ)"
@@ -54,6 +56,18 @@ printf '\r\033[K'
   echo "| --- | --- | --- |"
   echo "| ADD | $(metric add-p50-ms) | $(metric add-p99-ms) |"
   echo "| DEL | $(metric del-p50-ms) | $(metric del-p99-ms) |"
+  echo
+  echo "## Service proxy backends (one node namespace; the measured service sorts last)"
+  echo
+  line=$(grep -E '^BenchmarkBackends' "$RAW" || true)
+  echo "| backend | full 10 | full 1k | full 10k | one change at 10k | CRR p50 at 10 | CRR p50 at 10k | CRR 10k/10 |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+  for be in nftables iptables-legacy iptables-nft; do
+    echo "| $be | $(metric $be-10-full-ms) ms | $(metric $be-1000-full-ms) ms | $(metric $be-10000-full-ms) ms | $(metric $be-10000-change-ms) ms | $(metric $be-10-crr-p50-ms) ms | $(metric $be-10000-crr-p50-ms) ms | $(metric "$be-crr-ratio-10k/10") |"
+  done
+  line=$(grep -E '^BenchmarkClusterIPStream' "$RAW" || true)
+  echo
+  echo "ClusterIP stream (nftables): $(metric clusterip-Gbit/s) Gbit/s against $(metric direct-Gbit/s) direct to the pod: ratio $(metric clusterip-ratio)."
   echo
   echo "## Storage alone (8 concurrent writers, fsync on)"
   echo
