@@ -103,6 +103,15 @@ type Pod struct {
 func NewCluster(t testing.TB, cfg Config) *Cluster {
 	t.Helper()
 	c := &Cluster{Topo: netdtest.NewTopology(t, cfg.Nodes)}
+	for _, nd := range c.Topo.Nodes {
+		// Real nodes have a default route; the iptables proxy rejects
+		// connections to services without endpoints in FORWARD, which a
+		// packet without a route never reaches. The underlay namespace
+		// does not forward, so nothing leaves the lab.
+		if out, err := netdtest.Run(nd.NS, "ip", "route", "add", "default", "via", "198.18.0.1"); err != nil {
+			t.Fatalf("default route in %s: %v %s", nd.Name, err, out)
+		}
+	}
 	client := fake.NewClientset()
 	for i, nd := range c.Topo.Nodes {
 		n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("n%d", i+1)}}

@@ -1,10 +1,23 @@
 // Package iptables is the proxy backend that programs services with
-// iptables rules, in the spirit of kube-proxy: RUDDER-SERVICES →
-// per-service-port chains → per-endpoint chains chosen with `statistic`.
-// Each sync is one `iptables-restore --noflush`; after a full sync only the
-// chains of changed service ports (and the shared chains, when their
+// iptables rules, in the spirit of kube-proxy. IPv4 only.
+//
+// nat: PREROUTING and OUTPUT jump to RUDDER-SERVICES, which sends each
+// cluster IP to RUDDER-SVC-<hash>, external and load-balancer IPs (and,
+// through RUDDER-NODEPORTS, node ports on the node's addresses) to the
+// SVC chain after RUDDER-MARK-MASQ (externalTrafficPolicy Cluster) or to
+// RUDDER-EXT-<hash> (Local: pods and the node short-circuit to SVC, others
+// go to RUDDER-SVL-<hash>, the local endpoints). SVC and SVL pick a
+// RUDDER-SEP-<hash> with `recent` (affinity) and `statistic`; SEP marks
+// hairpin traffic and DNATs. RUDDER-POSTROUTING masquerades marked
+// packets (0x4000). filter: RUDDER-SERVICES and RUDDER-EXTERNAL-SERVICES
+// REJECT frontends without endpoints and DROP external traffic of
+// eTP=Local services without local endpoints; RUDDER-FORWARD drops
+// conntrack INVALID.
+//
+// Each sync is one `iptables-restore --noflush`; after a full sync only
+// the chains of changed service ports (and the shared chains, when their
 // rules change) are rewritten. It works with iptables-legacy and
-// iptables-nft. IPv4 only.
+// iptables-nft.
 package iptables
 
 import (
@@ -37,7 +50,7 @@ type Backend struct {
 type written struct {
 	node   model.Node
 	ports  map[model.ServicePortName]*portRules
-	shared map[string][]Chain
+	shared map[string][]chain
 }
 
 // New returns a backend; nothing is touched until the first Sync.

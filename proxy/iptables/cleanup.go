@@ -30,7 +30,7 @@ func (b *Backend) Cleanup(ctx context.Context) error {
 }
 
 func (b *Backend) cleanup(ctx context.Context, m Mode) error {
-	cur, err := b.save(ctx, m, tableNAT, tableFilter)
+	cur, err := b.inventory(ctx, m)
 	if err != nil {
 		return err
 	}

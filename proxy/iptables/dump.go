@@ -117,6 +117,9 @@ func (t *TableDump) apply(table, line string) error {
 		}
 		return nil
 	}
+	if line == "-Z" {
+		return nil // zero all counters: the dump keeps none
+	}
 	op, rest, _ := strings.Cut(line, " ")
 	chain, rule, _ := strings.Cut(rest, " ")
 	if _, ok := t.Chains[chain]; !ok {

@@ -3,6 +3,7 @@ package iptables
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -29,6 +30,12 @@ func NewFake() *Fake {
 func (f *Fake) Run(_ context.Context, stdin []byte, name string, args ...string) ([]byte, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	switch {
+	case name == "nft" && slices.Equal(args, []string{"list", "chains", "ip"}):
+		return f.listChains(), nil
+	case name == "iptables-nft" && len(args) == 6 && args[1] == "-t" && args[3] == "-S":
+		return f.listChain(args[2], args[4]), nil
+	}
 	rest, ok := strings.CutPrefix(name, "iptables-")
 	mode, tool, ok2 := strings.Cut(rest, "-")
 	d := f.dumps[Mode(mode)]
@@ -62,6 +69,32 @@ func (f *Fake) save(d *Dump, args []string) ([]byte, error) {
 		return []byte(one.String()), nil
 	}
 	return []byte(d.String()), nil
+}
+
+// listChains answers `nft list chains ip` from the nft dump.
+func (f *Fake) listChains() []byte {
+	var b strings.Builder
+	d := f.dumps[ModeNFT]
+	for _, name := range slices.Sorted(maps.Keys(d.Tables)) {
+		b.WriteString("table ip " + name + " {\n")
+		for _, c := range d.Tables[name].chainOrder(name) {
+			b.WriteString("\tchain " + c + " {\n\t}\n")
+		}
+		b.WriteString("}\n")
+	}
+	return []byte(b.String())
+}
+
+// listChain answers `iptables-nft -w -t TABLE -S CHAIN`.
+func (f *Fake) listChain(table, chain string) []byte {
+	var b strings.Builder
+	if t := f.dumps[ModeNFT].Tables[table]; t != nil {
+		b.WriteString("-P " + chain + " ACCEPT\n")
+		for _, r := range t.Chains[chain] {
+			b.WriteString("-A " + chain + " " + r + "\n")
+		}
+	}
+	return []byte(b.String())
 }
 
 // Dump returns a copy of what the given mode holds.

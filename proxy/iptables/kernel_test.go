@@ -84,7 +84,14 @@ func testKernel(t *testing.T, m Mode) {
 			t.Fatal(err)
 		}
 	}
-	compareWithFake(t, kernelDump(t, ex, m), st, nil)
+	compareWithFake(t, kernelDump(t, ex, m), st)
+	if m == ModeNFT {
+		checkNFTInventory(t, b, ex)
+	}
+	auto, _ := New(Config{Mode: ModeAuto, Executor: ex})
+	if got, err := auto.Mode(ctx); err != nil || got != m {
+		t.Errorf("auto mode detected %q, %v; want %s", got, err, m)
+	}
 
 	old := st.Services[3].ClusterEndpoints[1].Addr
 	st.Services[3] = clusterPort(st.Services[3].Name.Name, "10.96.0.4", 80, "10.244.0.4:8080", "10.244.9.9:8080")
@@ -93,7 +100,7 @@ func testKernel(t *testing.T, m Mode) {
 		t.Fatal(err)
 	}
 	got := kernelDump(t, ex, m)
-	compareWithFake(t, got, st, nil)
+	compareWithFake(t, got, st)
 	if slices.Contains(got.UserChains(tableNAT, chainPrefix), sepChain(st.Services[3].Name, old)) {
 		t.Errorf("stale endpoint chain of %s left behind", old)
 	}
@@ -112,9 +119,27 @@ func testKernel(t *testing.T, m Mode) {
 	}
 }
 
+// checkNFTInventory compares the cheap nft inventory with a full save.
+func checkNFTInventory(t *testing.T, b *Backend, ex Exec) {
+	t.Helper()
+	inv, err := b.nftInventory(context.Background())
+	if err != nil {
+		t.Fatalf("nft inventory: %v", err)
+	}
+	full := kernelDump(t, ex, ModeNFT)
+	for _, table := range tableOrder {
+		if got, want := inv.UserChains(table, chainPrefix), full.UserChains(table, chainPrefix); !slices.Equal(got, want) {
+			t.Errorf("nft inventory of %s: %d chains, save has %d", table, len(got), len(want))
+		}
+	}
+	if got, want := inv.Tables[tableNAT].Chains["PREROUTING"], full.Tables[tableNAT].Chains["PREROUTING"]; !slices.Equal(got, want) {
+		t.Errorf("nft inventory PREROUTING = %q, save has %q", got, want)
+	}
+}
+
 // compareWithFake checks the kernel holds the same chains with the same
 // number of rules as the fake after syncing st.
-func compareWithFake(t *testing.T, got *Dump, st *model.State, _ []string) {
+func compareWithFake(t *testing.T, got *Dump, st *model.State) {
 	t.Helper()
 	want := syncFake(t, st).Dump(ModeLegacy)
 	gs, ws := chainShape(got), chainShape(want)

@@ -12,7 +12,7 @@ import (
 // portRules is everything one service port contributes: its own nat
 // chains and its lines in the shared chains.
 type portRules struct {
-	chains         []Chain  // nat: SVC, SVL, EXT, SEPs
+	chains         []chain  // nat: SVC, SVL, EXT, SEPs
 	natServices    []string // nat RUDDER-SERVICES
 	natNodePorts   []string // nat RUDDER-NODEPORTS
 	filterServices []string // filter RUDDER-SERVICES
@@ -24,7 +24,7 @@ type portRules struct {
 func buildPort(sp *model.ServicePort, node *model.Node) *portRules {
 	pr := &portRules{}
 	g := portGen{sp: sp, node: node, proto: protoMatch(sp.Name.Protocol, sp.Port), out: pr}
-	if !sp.HasEndpoints() {
+	if len(v4Endpoints(sp.ClusterEndpoints)) == 0 { // no (IPv4) endpoints
 		g.rejectAll()
 		return pr
 	}
@@ -62,7 +62,13 @@ func (g *portGen) externalIPs() []netip.Addr {
 // rejectAll answers every frontend of a service port without endpoints
 // with REJECT in the filter table.
 func (g *portGen) rejectAll() {
-	const reject = "-j REJECT --reject-with icmp-port-unreachable"
+	// TCP gets a reset: an ICMP error is rate-limited per destination
+	// (net.ipv4.icmp_ratelimit), so a second connection within a second
+	// would wait for a SYN retransmit instead of being refused at once.
+	reject := "-j REJECT --reject-with icmp-port-unreachable"
+	if g.sp.Name.Protocol == model.TCP {
+		reject = "-j REJECT --reject-with tcp-reset"
+	}
 	for _, ip := range v4(g.sp.ClusterIPs) {
 		g.out.filterServices = append(g.out.filterServices,
 			fmt.Sprintf("%s -d %s %s %s", g.comment(" has no endpoints"), host(ip), g.proto, reject))
@@ -127,7 +133,7 @@ func (g *portGen) externalFrontends() {
 	if !g.sp.ExternalPolicyLocal {
 		return
 	}
-	ext := Chain{Name: g.ext()}
+	ext := chain{Name: g.ext()}
 	// externalTrafficPolicy: Local. Pods and the node itself may use any
 	// endpoint (the node's own traffic is masqueraded); others only the
 	// local ones, and are dropped in the filter table when there is none.
@@ -148,12 +154,12 @@ func (g *portGen) externalFrontends() {
 // endpointChains writes SVC (and SVL) choosing among SEP chains, and the
 // SEP chains themselves.
 func (g *portGen) endpointChains() {
-	svc := Chain{Name: g.svc()}
+	svc := chain{Name: g.svc()}
 	svc.Rules = append(svc.Rules, g.offClusterMasq()...)
 	svc.Rules = append(svc.Rules, g.choose(v4Endpoints(g.sp.ClusterEndpoints))...)
 	g.out.chains = append(g.out.chains, svc)
 	if g.sp.ExternalPolicyLocal && g.hasExternal() && len(v4Endpoints(g.sp.LocalEndpoints)) > 0 {
-		g.out.chains = append(g.out.chains, Chain{Name: g.svl(), Rules: g.choose(v4Endpoints(g.sp.LocalEndpoints))})
+		g.out.chains = append(g.out.chains, chain{Name: g.svl(), Rules: g.choose(v4Endpoints(g.sp.LocalEndpoints))})
 	}
 	seen := map[netip.AddrPort]bool{}
 	for _, ep := range append(v4Endpoints(g.sp.ClusterEndpoints), v4Endpoints(g.sp.LocalEndpoints)...) {
@@ -209,13 +215,13 @@ func (g *portGen) choose(eps []model.Endpoint) []string {
 }
 
 // sep writes one endpoint's chain: hairpin masquerade, then DNAT.
-func (g *portGen) sep(ep netip.AddrPort) Chain {
+func (g *portGen) sep(ep netip.AddrPort) chain {
 	name := sepChain(g.sp.Name, ep)
 	recent := ""
 	if g.sp.Affinity != nil {
 		recent = " -m recent --name " + name + " --mask 255.255.255.255 --rsource --set"
 	}
-	return Chain{Name: name, Rules: []string{
+	return chain{Name: name, Rules: []string{
 		fmt.Sprintf("-s %s -j %s", host(ep.Addr()), chainMarkMasq),
 		fmt.Sprintf("%s%s -j DNAT --to-destination %s", protoMatch(g.sp.Name.Protocol, 0), recent, ep),
 	}}

@@ -26,6 +26,7 @@ func TestBuildPort(t *testing.T) {
 	localNone := clusterPort("local-none", "10.96.0.5", 80, "10.244.2.5:80")
 	localNone.NodePort, localNone.ExternalPolicyLocal = 30005, true
 	v6 := clusterPort("v6", "fd00::1", 80, "[fd00::2]:80")
+	v4v6 := clusterPort("v4v6", "10.96.0.6", 80, "[fd00::2]:80")
 	for _, tc := range []struct {
 		name string
 		sp   model.ServicePort
@@ -40,7 +41,9 @@ func TestBuildPort(t *testing.T) {
 			filterExt: `-d 192.168.0.10/32 -m addrtype --dst-type LOCAL -p tcp -m tcp --dport 30004 -j REJECT`},
 		{name: "eTP=Local without local endpoints drops", sp: localNone, chains: 3,
 			filterExt: `--dport 30005 -j DROP`},
-		{name: "IPv6 ignored", sp: v6, chains: 1},
+		{name: "IPv6 ignored", sp: v6, chains: 0},
+		{name: "IPv4 cluster IP with only IPv6 endpoints rejects", sp: v4v6, chains: 0,
+			filterSvc: `-d 10.96.0.6/32 -p tcp -m tcp --dport 80 -j REJECT`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pr := buildPort(&tc.sp, &node)
@@ -76,7 +79,7 @@ func TestChainNames(t *testing.T) {
 
 func TestRestoreInputSkipsEmptyTables(t *testing.T) {
 	tables := newTables()
-	tables[tableFilter].writeChain(Chain{Name: "RUDDER-X", Rules: []string{"-j ACCEPT"}})
+	tables[tableFilter].writeChain(chain{Name: "RUDDER-X", Rules: []string{"-j ACCEPT"}})
 	got := string(restoreInput(tableOrder, tables))
 	want := "*filter\n:RUDDER-X - [0:0]\n-A RUDDER-X -j ACCEPT\nCOMMIT\n"
 	if got != want {

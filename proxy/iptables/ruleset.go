@@ -6,23 +6,27 @@ import (
 	"strings"
 )
 
-// Chain is one user chain and its rules, each rule written as the
+// chain is one user chain and its rules, each rule written as the
 // arguments that follow "-A <chain>".
-type Chain struct {
+type chain struct {
 	Name  string
 	Rules []string
 }
 
-// Jump is a rule inserted into a builtin chain that leads to our chains.
-type Jump struct {
-	Table, Chain, Rule string
+// jump is a rule inserted into a builtin chain that leads to our chains.
+type jump struct {
+	Table, chain, Rule string
 }
 
 // restoreTable accumulates one table's part of an iptables-restore input.
 type restoreTable struct {
-	declare []string // chains to declare (created, or flushed when they exist)
-	rules   bytes.Buffer
-	remove  []string // chains to delete after the rules
+	// zeroCounters starts the table with a chainless "-Z" (see
+	// fullSync): it makes iptables-nft-restore load all chains in one
+	// dump instead of asking for each named chain.
+	zeroCounters bool
+	declare      []string // chains to declare (created, or flushed when they exist)
+	rules        bytes.Buffer
+	remove       []string // chains to delete after the rules
 }
 
 func (t *restoreTable) empty() bool {
@@ -30,7 +34,7 @@ func (t *restoreTable) empty() bool {
 }
 
 // writeChain declares a chain and writes all its rules.
-func (t *restoreTable) writeChain(c Chain) {
+func (t *restoreTable) writeChain(c chain) {
 	t.declare = append(t.declare, c.Name)
 	for _, r := range c.Rules {
 		t.rules.WriteString("-A ")
@@ -62,6 +66,9 @@ func restoreInput(order []string, tables map[string]*restoreTable) []byte {
 			continue
 		}
 		b.WriteString("*" + name + "\n")
+		if t.zeroCounters {
+			b.WriteString("-Z\n")
+		}
 		for _, c := range declareOrder(t.declare) {
 			b.WriteString(":" + c + " - [0:0]\n")
 		}

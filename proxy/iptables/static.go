@@ -5,9 +5,9 @@ import (
 )
 
 // jumps are the rules in builtin chains that lead to ours.
-func jumps() []Jump {
+func jumps() []jump {
 	const newConn = "-m conntrack --ctstate NEW "
-	return []Jump{
+	return []jump{
 		{tableNAT, "PREROUTING", `-m comment --comment "rudder service portals" -j ` + chainServices},
 		{tableNAT, "OUTPUT", `-m comment --comment "rudder service portals" -j ` + chainServices},
 		{tableNAT, "POSTROUTING", `-m comment --comment "rudder postrouting" -j ` + chainPostrouting},
@@ -21,8 +21,8 @@ func jumps() []Jump {
 }
 
 // staticChains are the fixed chains, independent of services.
-func staticChains(node *model.Node) map[string][]Chain {
-	nat := []Chain{
+func staticChains(node *model.Node) map[string][]chain {
+	nat := []chain{
 		{Name: chainMarkMasq, Rules: []string{"-j MARK --or-mark " + masqMark}},
 		{Name: chainPostrouting, Rules: []string{
 			"-m mark ! --mark " + masqMarkMatch + " -j RETURN",
@@ -31,17 +31,17 @@ func staticChains(node *model.Node) map[string][]Chain {
 		}},
 	}
 	if cidrs := v4Prefixes(node.ClusterCIDRs); len(cidrs) > 1 {
-		off := Chain{Name: chainOffCluster}
+		off := chain{Name: chainOffCluster}
 		for _, c := range cidrs {
 			off.Rules = append(off.Rules, "-s "+c.String()+" -j RETURN")
 		}
 		off.Rules = append(off.Rules, "-j "+chainMarkMasq)
 		nat = append(nat, off)
 	}
-	filter := []Chain{
+	filter := []chain{
 		{Name: chainForward, Rules: []string{"-m conntrack --ctstate INVALID -j DROP"}},
 	}
-	return map[string][]Chain{tableNAT: nat, tableFilter: filter}
+	return map[string][]chain{tableNAT: nat, tableFilter: filter}
 }
 
 // nodePortJumps end nat RUDDER-SERVICES: node ports on local addresses,
@@ -60,11 +60,11 @@ func nodePortJumps(node *model.Node) []string {
 
 // sharedChains assembles the chains every service port writes into, in
 // the order of the state's services.
-func sharedChains(st *model.State, ports map[model.ServicePortName]*portRules) map[string][]Chain {
-	natSvc := Chain{Name: chainServices}
-	natNP := Chain{Name: chainNodePorts}
-	fSvc := Chain{Name: chainServices}
-	fExt := Chain{Name: chainExternal}
+func sharedChains(st *model.State, ports map[model.ServicePortName]*portRules) map[string][]chain {
+	natSvc := chain{Name: chainServices}
+	natNP := chain{Name: chainNodePorts}
+	fSvc := chain{Name: chainServices}
+	fExt := chain{Name: chainExternal}
 	for i := range st.Services {
 		pr := ports[st.Services[i].Name]
 		if pr == nil {
@@ -76,5 +76,5 @@ func sharedChains(st *model.State, ports map[model.ServicePortName]*portRules) m
 		fExt.Rules = append(fExt.Rules, pr.filterExternal...)
 	}
 	natSvc.Rules = append(natSvc.Rules, nodePortJumps(&st.Node)...)
-	return map[string][]Chain{tableNAT: {natSvc, natNP}, tableFilter: {fSvc, fExt}}
+	return map[string][]chain{tableNAT: {natSvc, natNP}, tableFilter: {fSvc, fExt}}
 }

@@ -42,7 +42,7 @@ func (b *Backend) Sync(ctx context.Context, st *model.State, changed []model.Ser
 // fullSync writes every chain, adds missing jumps and deletes every other
 // RUDDER- chain found in the kernel.
 func (b *Backend) fullSync(ctx context.Context, m Mode, st *model.State) (*written, error) {
-	cur, err := b.save(ctx, m, tableNAT, tableFilter)
+	cur, err := b.inventory(ctx, m)
 	if err != nil {
 		return nil, err
 	}
@@ -52,29 +52,16 @@ func (b *Backend) fullSync(ctx context.Context, m Mode, st *model.State) (*writt
 	}
 	w.shared = sharedChains(st, w.ports)
 	tables := newTables()
-	desired := map[string]map[string]bool{tableNAT: {}, tableFilter: {}}
-	write := func(table string, c Chain) {
-		desired[table][c.Name] = true
-		tables[table].writeChain(c)
-	}
-	for table, chains := range staticChains(&st.Node) {
-		for _, c := range chains {
-			write(table, c)
-		}
-	}
-	for table, chains := range w.shared {
-		for _, c := range chains {
-			write(table, c)
-		}
-	}
-	for i := range st.Services {
-		for _, c := range w.ports[st.Services[i].Name].chains {
-			write(tableNAT, c)
-		}
-	}
+	// iptables-nft-restore 1.8.9 keeps the chains its commands name in a
+	// sorted linked list and fetches each with its own netlink request:
+	// quadratic at tens of thousands of chains. One chainless command
+	// (-Z, which also zeroes the table's counters) makes it fetch all
+	// chains in one dump instead: 7.9 s → 2.5 s at 10,000 services.
+	tables[tableNAT].zeroCounters = m == ModeNFT
+	desired := writeAll(tables, st, w)
 	for _, j := range jumps() {
 		if !hasJump(cur, j) {
-			tables[j.Table].insertJump(j.Chain, j.Rule)
+			tables[j.Table].insertJump(j.chain, j.Rule)
 		}
 	}
 	for table, want := range desired {
@@ -85,6 +72,28 @@ func (b *Backend) fullSync(ctx context.Context, m Mode, st *model.State) (*writt
 		}
 	}
 	return w, b.restore(ctx, m, restoreInput(tableOrder, tables))
+}
+
+// writeAll writes the static, shared and per-service chains and returns
+// their names per table.
+func writeAll(tables map[string]*restoreTable, st *model.State, w *written) map[string]map[string]bool {
+	desired := map[string]map[string]bool{tableNAT: {}, tableFilter: {}}
+	write := func(table string, chains []chain) {
+		for _, c := range chains {
+			desired[table][c.Name] = true
+			tables[table].writeChain(c)
+		}
+	}
+	for table, chains := range staticChains(&st.Node) {
+		write(table, chains)
+	}
+	for table, chains := range w.shared {
+		write(table, chains)
+	}
+	for i := range st.Services {
+		write(tableNAT, w.ports[st.Services[i].Name].chains)
+	}
+	return desired
 }
 
 // partialSync rewrites the chains of the changed service ports that
@@ -115,7 +124,7 @@ func (b *Backend) partialSync(ctx context.Context, m Mode, st *model.State, chan
 
 // diffChains writes the chains of next that differ from prev and deletes
 // the chains of prev that are not in next.
-func diffChains(t *restoreTable, prev, next []Chain) {
+func diffChains(t *restoreTable, prev, next []chain) {
 	old := make(map[string][]string, len(prev))
 	for _, c := range prev {
 		old[c.Name] = c.Rules
@@ -132,7 +141,7 @@ func diffChains(t *restoreTable, prev, next []Chain) {
 	}
 }
 
-func chainsOf(pr *portRules) []Chain {
+func chainsOf(pr *portRules) []chain {
 	if pr == nil {
 		return nil
 	}
@@ -146,13 +155,13 @@ func newTables() map[string]*restoreTable {
 }
 
 // hasJump tells whether a builtin chain already jumps to the jump's target.
-func hasJump(d *Dump, j Jump) bool {
+func hasJump(d *Dump, j jump) bool {
 	t := d.Tables[j.Table]
 	if t == nil {
 		return false
 	}
 	want := target(j.Rule)
-	for _, r := range t.Chains[j.Chain] {
+	for _, r := range t.Chains[j.chain] {
 		if target(r) == want && strings.Contains(r, "--ctstate NEW") == strings.Contains(j.Rule, "--ctstate NEW") {
 			return true
 		}

@@ -120,19 +120,25 @@ func TestNodeChangeForcesFullSync(t *testing.T) {
 }
 
 func TestFullSyncRemovesLeftoversAndKeepsForeignRules(t *testing.T) {
+	for _, m := range []Mode{ModeLegacy, ModeNFT} {
+		t.Run(string(m), func(t *testing.T) { testLeftovers(t, m) })
+	}
+}
+
+func testLeftovers(t *testing.T, m Mode) {
 	f := NewFake()
 	leftover := "*nat\n:RUDDER-SERVICES - [0:0]\n:RUDDER-SVC-OLD - [0:0]\n:KUBE-SERVICES - [0:0]\n" +
 		"-A RUDDER-SERVICES -d 10.96.5.5/32 -j RUDDER-SVC-OLD\n-A PREROUTING -j KUBE-SERVICES\n" +
 		"-A PREROUTING -m comment --comment \"rudder service portals\" -j RUDDER-SERVICES\nCOMMIT\n"
-	if _, err := f.Run(context.Background(), []byte(leftover), restoreCmd(ModeLegacy), "--noflush"); err != nil {
+	if _, err := f.Run(context.Background(), []byte(leftover), restoreCmd(m), "--noflush"); err != nil {
 		t.Fatal(err)
 	}
-	b, _ := New(Config{Mode: ModeLegacy, Executor: f})
+	b, _ := New(Config{Mode: m, Executor: f})
 	st := manyServices(2)
 	for range 2 {
 		mustSync(t, b, st, nil, true)
 	}
-	d := f.Dump(ModeLegacy)
+	d := f.Dump(m)
 	checkConsistent(t, d)
 	nat := d.Tables[tableNAT]
 	if _, ok := nat.Chains["RUDDER-SVC-OLD"]; ok {

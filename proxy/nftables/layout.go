@@ -39,8 +39,13 @@ func baseChains() []baseChain {
 // regularChains are the fixed non-hooked chains and their rules.
 func regularChains() []chainRules {
 	return []chainRules{
+		// TCP gets a reset: ICMP errors are rate-limited per destination
+		// (net.ipv4.icmp_ratelimit), so a second connection within a
+		// second would otherwise wait for a SYN retransmit.
 		{chainNoEndpoints, []string{
+			"ip daddr . meta l4proto . th dport @" + setNoEndpoints + " meta l4proto tcp reject with tcp reset",
 			"ip daddr . meta l4proto . th dport @" + setNoEndpoints + " reject",
+			"ip daddr @" + setNodePortIPs + " meta l4proto . th dport @" + setNoEndpointPorts + " meta l4proto tcp reject with tcp reset",
 			"ip daddr @" + setNodePortIPs + " meta l4proto . th dport @" + setNoEndpointPorts + " reject",
 		}},
 		{chainServices, []string{

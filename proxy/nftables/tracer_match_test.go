@@ -109,6 +109,8 @@ func (tr *tracer) action(s string, pk *packet, res *ruleResult) error {
 	case strings.HasPrefix(s, "jump "), strings.HasPrefix(s, "goto "),
 		s == "return", s == "drop", s == "reject", s == "accept":
 		res.action = s
+	case s == "reject with tcp reset":
+		res.action = "reject"
 	case s == "masquerade fully-random":
 		res.action = "masquerade"
 	case strings.HasPrefix(s, "meta mark set meta mark "):
