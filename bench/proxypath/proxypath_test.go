@@ -203,7 +203,7 @@ func BenchmarkClusterIPStream(b *testing.B) {
 	cli := &netns.NS{Name: l.client.Name, Path: l.client.NS.Path()}
 	// Interleaved runs, so that drift of the machine hits both alike.
 	var direct, viaVIP []float64
-	for i := 0; i < 3; i++ {
+	for i := 0; i < 5; i++ {
 		for _, t := range []struct {
 			ip  string
 			out *[]float64
