@@ -43,5 +43,9 @@ func newServerCommand() *cobra.Command {
 	f.StringVar(&cfg.EtcdCAFile, "etcd-cafile", "", "CA to verify etcd")
 	f.StringVar(&cfg.EtcdCertFile, "etcd-certfile", "", "client certificate for etcd")
 	f.StringVar(&cfg.EtcdKeyFile, "etcd-keyfile", "", "client key for etcd")
+	f.StringSliceVar(&cfg.Controllers, "controllers", []string{"*"}, `control loops to run: "*" for all, "-name" to disable one (e.g. "*,-scheduler")`)
+	f.BoolVar(&cfg.LeaderElect, "leader-elect", true, "run the control loops only while holding the kube-system/rudder-controller-manager Lease")
+	f.StringVar(&cfg.ClusterCIDR, "cluster-cidr", "10.244.0.0/16", "pod network; node IPAM gives each node a range of it")
+	f.IntVar(&cfg.NodeCIDRMaskSize, "node-cidr-mask-size", 24, "prefix length of each node's pod range")
 	return cmd
 }

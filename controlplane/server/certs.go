@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"k8s.io/client-go/rest"
+
 	"rudder/controlplane/apiserver"
 	"rudder/controlplane/pki"
 )
@@ -18,6 +20,8 @@ type certSet struct {
 	kubeletClient *tls.Config
 	adminCert     string
 	adminKey      string
+	loopCert      string // the control loops' client certificate
+	loopKey       string
 }
 
 // ensureCerts creates (first start) or loads the CA, the serving
@@ -51,6 +55,10 @@ func ensureCerts(cfg Config, svcNet *net.IPNet) (*certSet, error) {
 	if err != nil {
 		return nil, err
 	}
+	loopCert, loopKey, err := ca.LoadOrIssue(dir, "controller-manager", pki.Leaf{CommonName: "system:rudder-controller-manager", Organization: []string{"system:masters"}})
+	if err != nil {
+		return nil, err
+	}
 	pair, err := tls.LoadX509KeyPair(srvCert, srvKey)
 	if err != nil {
 		return nil, fmt.Errorf("load serving certificate: %w", err)
@@ -60,7 +68,7 @@ func ensureCerts(cfg Config, svcNet *net.IPNet) (*certSet, error) {
 		return nil, fmt.Errorf("load kubelet client certificate: %w", err)
 	}
 	return &certSet{
-		ca: ca, adminCert: adminCert, adminKey: adminKey,
+		ca: ca, adminCert: adminCert, adminKey: adminKey, loopCert: loopCert, loopKey: loopKey,
 		serving: &tls.Config{Certificates: []tls.Certificate{pair}, ClientAuth: tls.VerifyClientCertIfGiven,
 			ClientCAs: ca.Pool(), MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}},
 		kubeletClient: &tls.Config{Certificates: []tls.Certificate{kpair}, RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12},
@@ -68,10 +76,21 @@ func ensureCerts(cfg Config, svcNet *net.IPNet) (*certSet, error) {
 }
 
 func (c *certSet) kubeconfig(cfg Config) pki.Kubeconfig {
+	return pki.Kubeconfig{Server: loopbackHost(cfg),
+		CAPEM: c.ca.PEM, CertPath: c.adminCert, KeyPath: c.adminKey, Context: "rudder"}
+}
+
+// loopbackHost is where in-process clients reach the server.
+func loopbackHost(cfg Config) string {
 	host := "127.0.0.1"
 	if cfg.BindAddress != "" && cfg.BindAddress != "0.0.0.0" && cfg.BindAddress != "::" {
 		host = cfg.BindAddress
 	}
-	return pki.Kubeconfig{Server: "https://" + net.JoinHostPort(host, strconv.Itoa(cfg.SecurePort)),
-		CAPEM: c.ca.PEM, CertPath: c.adminCert, KeyPath: c.adminKey, Context: "rudder"}
+	return "https://" + net.JoinHostPort(host, strconv.Itoa(cfg.SecurePort))
+}
+
+// loopbackConfig is the client configuration of the control loops.
+func (c *certSet) loopbackConfig(cfg Config) *rest.Config {
+	return &rest.Config{Host: loopbackHost(cfg), QPS: 200, Burst: 400,
+		TLSClientConfig: rest.TLSClientConfig{CAData: c.ca.PEM, CertFile: c.loopCert, KeyFile: c.loopKey}}
 }

@@ -22,6 +22,7 @@ import (
 
 	"rudder/controlplane/apiserver"
 	"rudder/controlplane/apiserver/authn"
+	"rudder/controlplane/controllers"
 	"rudder/controlplane/pki"
 	"rudder/controlplane/storage"
 	"rudder/controlplane/storage/bolt"
@@ -45,6 +46,13 @@ type Config struct {
 	EtcdKeyFile      string
 	Version          version.Info
 	Logger           *slog.Logger
+	// Controllers selects the control loops as upstream's --controllers
+	// ("*", "-name", "name"); LeaderElect guards them with a Lease.
+	Controllers []string
+	LeaderElect bool
+	// ClusterCIDR and NodeCIDRMaskSize drive node IPAM.
+	ClusterCIDR      string
+	NodeCIDRMaskSize int
 	// Ready, if set, is closed once the server accepts requests.
 	Ready chan<- struct{}
 }
@@ -101,7 +109,30 @@ func Run(ctx context.Context, cfg Config) error {
 		log.Info("wrote admin kubeconfig", "path", cfg.WriteKubeconfig)
 	}
 	go compactLoop(ctx, store, log)
-	return serve(ctx, cfg, api.Handler(), certs.serving)
+	ready := make(chan struct{})
+	outer := cfg.Ready
+	cfg.Ready = ready
+	errCh := make(chan error, 1)
+	go func() { errCh <- serve(ctx, cfg, api.Handler(), certs.serving) }()
+	select {
+	case err := <-errCh:
+		return err
+	case <-ready:
+	}
+	if outer != nil {
+		close(outer)
+	}
+	loops, err := controlLoops(cfg)
+	if err != nil {
+		return err
+	}
+	go func() {
+		if err := controllers.Run(ctx, controllers.Config{Rest: certs.loopbackConfig(cfg), Enabled: cfg.Controllers,
+			Loops: loops, LeaderElect: cfg.LeaderElect, Logger: log.With("component", "controllers")}); err != nil {
+			log.Error("control loops stopped", "err", err)
+		}
+	}()
+	return <-errCh
 }
 
 func serve(ctx context.Context, cfg Config, h http.Handler, tlsCfg *tls.Config) error {
