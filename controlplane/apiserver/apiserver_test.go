@@ -584,3 +584,21 @@ func TestEventsExpire(t *testing.T) {
 	ts.mustDo(404, "GET", "/api/v1/namespaces/default/events/old", "", "")
 	ts.mustDo(200, "GET", "/api/v1/namespaces/default/events/fresh", "", "")
 }
+
+// TestProtobufDeleteOptions: client-go sends DeleteOptions in protobuf,
+// enveloped in the resource's group version.
+func TestProtobufDeleteOptions(t *testing.T) {
+	ts := newTestServer(t)
+	ts.mustDo(201, "POST", "/api/v1/namespaces/default/configmaps", "application/json", cm("gone"))
+	pb := protobuf.NewSerializer(ts.api.scheme, ts.api.scheme)
+	var body bytes.Buffer
+	zero := int64(0)
+	opts := &metav1.DeleteOptions{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "DeleteOptions"}, GracePeriodSeconds: &zero}
+	if err := pb.Encode(opts, &body); err != nil {
+		t.Fatal(err)
+	}
+	code, out := ts.do("DELETE", "/api/v1/namespaces/default/configmaps/gone", protobufType, body.String())
+	if code != 200 {
+		t.Fatalf("protobuf DeleteOptions: %d %s", code, out)
+	}
+}

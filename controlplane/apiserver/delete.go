@@ -65,11 +65,14 @@ func (s *Server) readDeleteOptions(r *http.Request) (*metav1.DeleteOptions, erro
 		return &metav1.DeleteOptions{}, err
 	}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == protobufType {
-		obj, err := s.decodeProtobuf(body, metav1.SchemeGroupVersion.WithKind("DeleteOptions"))
-		if err != nil {
-			return nil, err
+		// Decoded straight into the type: the envelope names the
+		// resource's group version, in which DeleteOptions is not
+		// registered under its own kind.
+		opts := &metav1.DeleteOptions{}
+		if _, _, err := s.decoders.protobuf.Decode(body, nil, opts); err != nil {
+			return nil, badRequest("decode DeleteOptions: %v", err)
 		}
-		return obj.(*metav1.DeleteOptions), nil
+		return opts, nil
 	}
 	if body, err = toJSON(r.Header.Get("Content-Type"), body); err != nil {
 		return nil, err

@@ -14,11 +14,15 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"k8s.io/client-go/tools/record"
 )
 
 // Deps is what every control loop is built from.
@@ -26,6 +30,12 @@ type Deps struct {
 	Client    kubernetes.Interface
 	Informers informers.SharedInformerFactory
 	Logger    *slog.Logger
+	events    record.EventBroadcaster
+}
+
+// Recorder returns an event recorder writing core/v1 Events as component.
+func (d Deps) Recorder(component string) record.EventRecorder {
+	return d.events.NewRecorder(scheme.Scheme, corev1.EventSource{Component: component})
 }
 
 // Loop is one control loop: it starts what it needs and returns.
@@ -89,7 +99,9 @@ func Run(ctx context.Context, cfg Config) error {
 
 func startLoops(ctx context.Context, cfg Config, cs kubernetes.Interface) error {
 	f := informers.NewSharedInformerFactory(cs, 0)
-	d := Deps{Client: cs, Informers: f, Logger: cfg.Logger}
+	events := record.NewBroadcaster(record.WithContext(ctx))
+	events.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: cs.CoreV1().Events("")})
+	d := Deps{Client: cs, Informers: f, Logger: cfg.Logger, events: events}
 	var started []string
 	for _, l := range cfg.Loops {
 		if !Enabled(cfg.Enabled, l.Name) {

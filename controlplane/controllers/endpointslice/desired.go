@@ -241,8 +241,8 @@ const maxEndpointsAddresses = 1000
 // legacy Endpoints controller's form, and whether they were truncated.
 func desiredSubsets(svc *corev1.Service, pods []*corev1.Pod) ([]corev1.EndpointSubset, bool) {
 	type subset struct {
-		ports             []corev1.EndpointPort
-		ready, notReady   []corev1.EndpointAddress
+		ports           []corev1.EndpointPort
+		ready, notReady []corev1.EndpointAddress
 	}
 	subsets := map[string]*subset{}
 	var keys []string

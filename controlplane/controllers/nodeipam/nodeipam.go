@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 
 	"rudder/ipam"
@@ -39,7 +40,10 @@ type Config struct {
 	// NodeMaskSize is the prefix length of one node's range; zero takes
 	// ipam.DefaultNodeMaskSize (a /24 of an IPv4 cluster CIDR).
 	NodeMaskSize int
-	Logger       *slog.Logger
+	// Recorder, if set, records the CIDRNotAvailable Event; nil writes it
+	// through Client.
+	Recorder record.EventRecorder
+	Logger   *slog.Logger
 }
 
 // Controller assigns pod CIDRs to nodes.
@@ -49,6 +53,7 @@ type Controller struct {
 	synced cache.InformerSynced
 	alloc  *ipam.PodCIDRAllocator
 	queue  workqueue.TypedRateLimitingInterface[string]
+	rec    record.EventRecorder
 	log    *slog.Logger
 }
 
@@ -82,6 +87,7 @@ func New(cfg Config) (*Controller, error) {
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "nodeipam"}),
+		rec: cfg.Recorder,
 		log: log.With("controller", "nodeipam"),
 	}
 	_, err = inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -257,12 +263,15 @@ func (c *Controller) assign(ctx context.Context, n *corev1.Node, p netip.Prefix)
 // kube-controller-manager does.
 func (c *Controller) recordFull(ctx context.Context, n *corev1.Node, cause error) {
 	c.log.Error("no pod CIDR left for node", "node", n.Name, "err", cause)
+	ref := &corev1.ObjectReference{Kind: "Node", APIVersion: "v1", Name: n.Name, UID: types.UID(n.Name)}
+	if c.rec != nil {
+		c.rec.Eventf(ref, corev1.EventTypeNormal, "CIDRNotAvailable", "Node %s status is now: CIDRNotAvailable", n.Name)
+		return
+	}
 	now := metav1.Now()
 	ev := &corev1.Event{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: n.Name + ".", Namespace: metav1.NamespaceDefault},
-		InvolvedObject: corev1.ObjectReference{
-			Kind: "Node", APIVersion: "v1", Name: n.Name, UID: types.UID(n.Name),
-		},
+		ObjectMeta:     metav1.ObjectMeta{Name: fmt.Sprintf("%s.%x", n.Name, now.UnixNano()), Namespace: metav1.NamespaceDefault},
+		InvolvedObject: *ref,
 		Reason:         "CIDRNotAvailable",
 		Message:        fmt.Sprintf("Node %s status is now: CIDRNotAvailable", n.Name),
 		Type:           corev1.EventTypeNormal,

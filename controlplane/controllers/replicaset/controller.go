@@ -20,6 +20,7 @@ import (
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 )
@@ -33,6 +34,9 @@ type Config struct {
 	Informers informers.SharedInformerFactory
 	Logger    *slog.Logger // nil: slog.Default()
 	Clock     clock.Clock  // nil: the real clock
+	// Recorder receives the upstream events (SuccessfulCreate,
+	// SuccessfulDelete, FailedCreate, FailedDelete); nil: none.
+	Recorder record.EventRecorder
 }
 
 // Controller is the ReplicaSet controller.
@@ -45,6 +49,7 @@ type Controller struct {
 	synced    []cache.InformerSynced
 	queue     workqueue.TypedRateLimitingInterface[string]
 	exp       *expectations
+	events    record.EventRecorder
 }
 
 // New builds the controller and registers its informer handlers; call it
@@ -57,6 +62,10 @@ func New(cfg Config) (*Controller, error) {
 		client: cfg.Client,
 		log:    cfg.Logger,
 		clock:  cfg.Clock,
+		events: cfg.Recorder,
+	}
+	if c.events == nil {
+		c.events = &record.FakeRecorder{} // discards: its channel is nil
 	}
 	if c.log == nil {
 		c.log = slog.Default()
@@ -68,7 +77,7 @@ func New(cfg Config) (*Controller, error) {
 	c.exp = newExpectations(c.clock)
 	c.queue = workqueue.NewTypedRateLimitingQueueWithConfig(
 		workqueue.DefaultTypedControllerRateLimiter[string](),
-		workqueue.TypedRateLimitingQueueConfig[string]{Name: "replicaset", Clock: c.clock})
+		workqueue.TypedRateLimitingQueueConfig[string]{Name: "replicaset"})
 
 	rsInf := cfg.Informers.Apps().V1().ReplicaSets()
 	podInf := cfg.Informers.Core().V1().Pods()
@@ -189,7 +198,7 @@ func (c *Controller) addPod(obj any) {
 
 func (c *Controller) updatePod(oldObj, newObj any) {
 	old, cur := oldObj.(*corev1.Pod), newObj.(*corev1.Pod)
-	if old.ResourceVersion == cur.ResourceVersion {
+	if old.ResourceVersion != "" && old.ResourceVersion == cur.ResourceVersion { // a resync
 		return
 	}
 	if cur.DeletionTimestamp != nil && old.DeletionTimestamp == nil {

@@ -1,0 +1,89 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// simulatedNode registers a Ready node with room for pods, as a kubelet
+// would.
+func simulatedNode(t *testing.T, cs kubernetes.Interface, name string) {
+	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"kubernetes.io/hostname": name}},
+		Status: corev1.NodeStatus{
+			Capacity:    corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4"), corev1.ResourceMemory: resource.MustParse("8Gi"), corev1.ResourcePods: resource.MustParse("110")},
+			Allocatable: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4"), corev1.ResourceMemory: resource.MustParse("8Gi"), corev1.ResourcePods: resource.MustParse("110")},
+			Conditions:  []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, LastHeartbeatTime: metav1.Now()}},
+		}}
+	if _, err := cs.CoreV1().Nodes().Create(context.Background(), n, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// runPods plays the kubelet: every pod bound to a node is set Running
+// and Ready.
+func runPods(ctx context.Context, cs kubernetes.Interface, ns string) {
+	for ctx.Err() == nil {
+		pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		if err == nil {
+			for i := range pods.Items {
+				p := &pods.Items[i]
+				if p.Spec.NodeName == "" || p.Status.Phase == corev1.PodRunning || p.DeletionTimestamp != nil {
+					continue
+				}
+				now := metav1.Now()
+				p.Status.Phase = corev1.PodRunning
+				p.Status.PodIP = fmt.Sprintf("10.244.1.%d", 10+i)
+				p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: now})
+				_, _ = cs.CoreV1().Pods(ns).UpdateStatus(ctx, p, metav1.UpdateOptions{})
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestControlLoops: rudder server's scheduler and workload controllers
+// turn a Deployment into bound pods on a simulated node, and kubectl
+// rollout status sees it complete; an image change rolls out.
+func TestControlLoops(t *testing.T) {
+	s := startServer(t)
+	cs, err := s.clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	simulatedNode(t, cs, "sim-1")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go runPods(ctx, cs, "default")
+	k := newKubectl(t, s, "1.33")
+	k.ok("create", "deployment", "web", "--image=nginx:1.27", "--replicas=3")
+	contains(t, "rollout status", k.ok("rollout", "status", "deployment/web", "--timeout=60s"), `deployment "web" successfully rolled out`)
+	pods, err := cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+	if err != nil || len(pods.Items) != 3 {
+		t.Fatalf("want 3 pods, got %d (%v)", len(pods.Items), err)
+	}
+	for _, p := range pods.Items {
+		if p.Spec.NodeName != "sim-1" {
+			t.Fatalf("pod %s not scheduled: %q", p.Name, p.Spec.NodeName)
+		}
+	}
+	contains(t, "get deploy", k.ok("get", "deploy", "web"), "3/3")
+	k.ok("set", "image", "deployment/web", "nginx=nginx:1.28")
+	contains(t, "rollout of a new image", k.ok("rollout", "status", "deployment/web", "--timeout=60s"), "successfully rolled out")
+	d, err := cs.AppsV1().Deployments("default").Get(ctx, "web", metav1.GetOptions{})
+	if err != nil || d.Status.UpdatedReplicas != 3 || d.Annotations["deployment.kubernetes.io/revision"] != "2" {
+		t.Fatalf("after the rollout: %+v %v", d.Status, err)
+	}
+	rss, _ := cs.AppsV1().ReplicaSets("default").List(ctx, metav1.ListOptions{})
+	if len(rss.Items) != 2 {
+		t.Fatalf("want the old and the new ReplicaSet, got %d", len(rss.Items))
+	}
+	var _ appsv1.Deployment
+}
