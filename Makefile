@@ -11,7 +11,8 @@ DEB_PACKAGES := ca-certificates iproute2 procps iptables nftables iperf3 util-li
 # Packages whose tests need no root and no kernel: run with -race.
 PURE_PKGS := ./controlplane/catalog/... ./controlplane/registry/... ./ipam/... \
 	./controlplane/apiserver/tables/... ./controlplane/apiserver/authn/... ./controlplane/pki/... \
-	./controlplane/apiserver/objectstore/... ./cni/plugin/... ./cni/netd/... ./proxy/...
+	./controlplane/apiserver/objectstore/... ./cni/plugin/... ./cni/netd/... ./proxy/... \
+	./controlplane/scheduler/... ./controlplane/controllers/...
 
 .PHONY: all build deps test unit race e2e lint run bench clean fmt
 

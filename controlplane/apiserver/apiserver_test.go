@@ -480,6 +480,15 @@ func TestTableAndPartialMetadata(t *testing.T) {
 	if code != 200 || !strings.Contains(body, `"kind":"PartialObjectMetadataList"`) || strings.Contains(body, `"spec"`) {
 		t.Fatalf("partial metadata: %d %.300s", code, body)
 	}
+	if !strings.Contains(body, `"creationTimestamp"`) || !strings.Contains(body, `"finalizers":["kubernetes"]`) && !strings.Contains(body, `"uid"`) {
+		t.Fatalf("partial metadata lost fields: %.400s", body)
+	}
+	ts.mustDo(201, "POST", "/api/v1/namespaces/default/configmaps", "application/json",
+		`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"owned","finalizers":["x.io/f"],"ownerReferences":[{"apiVersion":"v1","kind":"ConfigMap","name":"o","uid":"u1"}]}}`)
+	_, body = ts.do("GET", "/api/v1/namespaces/default/configmaps/owned", "", "", "Accept", "application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io")
+	if !strings.Contains(body, `"ownerReferences"`) || !strings.Contains(body, `"x.io/f"`) {
+		t.Fatalf("partial metadata lost owner references or finalizers: %s", body)
+	}
 	code, _ = ts.do("GET", "/api/v1/namespaces", "", "", "Accept", "application/xml")
 	if code != 406 {
 		t.Fatalf("unacceptable media type: %d, want 406", code)

@@ -159,7 +159,7 @@ func (s *Server) deleteObject(ctx context.Context, q *request, name string, opts
 			if err != nil {
 				return nil, false, storageErr(err, q.gr(), name)
 			}
-			if isNamespace(q) {
+			if isNamespace(q) && !s.cfg.NamespaceController {
 				go s.finalizeNamespace(name)
 			}
 			s.handleOwnerFinalizers(q, next)

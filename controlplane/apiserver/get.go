@@ -82,7 +82,7 @@ func partialMetadata(obj runtime.Object) (runtime.Object, error) {
 				return nil, err
 			}
 			pom := metav1.PartialObjectMetadata{TypeMeta: tm}
-			pom.ObjectMeta = *objectMetaOf(acc)
+			pom.ObjectMeta = *objectMetaOf(it, acc)
 			out.Items = append(out.Items, pom)
 		}
 		return out, nil
@@ -91,12 +91,16 @@ func partialMetadata(obj runtime.Object) (runtime.Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &metav1.PartialObjectMetadata{TypeMeta: tm, ObjectMeta: *objectMetaOf(acc)}, nil
+	return &metav1.PartialObjectMetadata{TypeMeta: tm, ObjectMeta: *objectMetaOf(obj, acc)}, nil
 }
 
-func objectMetaOf(acc metav1.Object) *metav1.ObjectMeta {
-	if om, ok := acc.(*metav1.ObjectMeta); ok {
-		return om.DeepCopy()
+// objectMetaOf returns a copy of an object's whole metadata (owner
+// references, finalizers, deletion and creation times included).
+func objectMetaOf(obj runtime.Object, acc metav1.Object) *metav1.ObjectMeta {
+	if a, ok := obj.(metav1.ObjectMetaAccessor); ok {
+		if om, ok := a.GetObjectMeta().(*metav1.ObjectMeta); ok {
+			return om.DeepCopy()
+		}
 	}
 	return &metav1.ObjectMeta{Name: acc.GetName(), Namespace: acc.GetNamespace(), UID: acc.GetUID(),
 		ResourceVersion: acc.GetResourceVersion(), Labels: acc.GetLabels(), Annotations: acc.GetAnnotations()}

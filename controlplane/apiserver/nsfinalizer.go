@@ -25,6 +25,9 @@ import (
 // resumeNamespaceDeletions restarts the deletion of namespaces that were
 // terminating when the server stopped.
 func (s *Server) resumeNamespaceDeletions(ctx context.Context) error {
+	if s.cfg.NamespaceController {
+		return nil
+	}
 	res, err := s.objects.List(ctx, namespaceResource, "", storage.ListOptions{})
 	if err != nil {
 		return fmt.Errorf("list namespaces: %w", err)

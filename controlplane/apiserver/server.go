@@ -50,7 +50,10 @@ type Config struct {
 	// orphan and foregroundDeletion finalizers; without one the server
 	// does the minimum itself (see ownerfinalizer.go).
 	GarbageCollector bool
-	Logger           *slog.Logger
+	// NamespaceController says the namespace controller empties
+	// terminating namespaces; without it the server does (nsfinalizer.go).
+	NamespaceController bool
+	Logger              *slog.Logger
 	// Registerer and Gatherer: where the server's metrics go and what
 	// /metrics serves (both nil: a registry of its own).
 	Registerer prometheus.Registerer

@@ -30,7 +30,9 @@ type Deps struct {
 	Client    kubernetes.Interface
 	Informers informers.SharedInformerFactory
 	Logger    *slog.Logger
-	events    record.EventBroadcaster
+	// Rest builds further clients (metadata, dynamic).
+	Rest   *rest.Config
+	events record.EventBroadcaster
 }
 
 // Recorder returns an event recorder writing core/v1 Events as component.
@@ -101,7 +103,7 @@ func startLoops(ctx context.Context, cfg Config, cs kubernetes.Interface) error 
 	f := informers.NewSharedInformerFactory(cs, 0)
 	events := record.NewBroadcaster(record.WithContext(ctx))
 	events.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: cs.CoreV1().Events("")})
-	d := Deps{Client: cs, Informers: f, Logger: cfg.Logger, events: events}
+	d := Deps{Client: cs, Informers: f, Logger: cfg.Logger, Rest: cfg.Rest, events: events}
 	var started []string
 	for _, l := range cfg.Loops {
 		if !Enabled(cfg.Enabled, l.Name) {

@@ -2,9 +2,18 @@ package server
 
 import (
 	"context"
+	"fmt"
+	"net"
+
+	"k8s.io/client-go/metadata"
 
 	"rudder/controlplane/controllers"
 	"rudder/controlplane/controllers/deployment"
+	"rudder/controlplane/controllers/endpointslice"
+	"rudder/controlplane/controllers/gc"
+	"rudder/controlplane/controllers/namespace"
+	"rudder/controlplane/controllers/nodeipam"
+	"rudder/controlplane/controllers/nodelifecycle"
 	"rudder/controlplane/controllers/replicaset"
 	"rudder/controlplane/scheduler"
 )
@@ -43,7 +52,69 @@ func controlLoops(cfg Config) ([]controllers.Loop, error) {
 			go runLoop(ctx, d, "deployment", func() error { return c.Run(ctx, 4) })
 			return nil
 		}},
+		{Name: "endpointslice", Start: func(ctx context.Context, d controllers.Deps) error {
+			c, err := endpointslice.New(endpointslice.Config{Client: d.Client, Informers: d.Informers,
+				Logger: d.Logger.With("loop", "endpointslice")})
+			if err != nil {
+				return err
+			}
+			go runLoop(ctx, d, "endpointslice", func() error { return c.Run(ctx, 4) })
+			return nil
+		}},
+		{Name: "nodeipam", Start: func(ctx context.Context, d controllers.Deps) error {
+			_, cidr, err := net.ParseCIDR(cfg.ClusterCIDR)
+			if err != nil {
+				return fmt.Errorf("--cluster-cidr %q: %w", cfg.ClusterCIDR, err)
+			}
+			c, err := nodeipam.New(nodeipam.Config{Client: d.Client, Informers: d.Informers, ClusterCIDR: cidr,
+				NodeMaskSize: cfg.NodeCIDRMaskSize, Recorder: d.Recorder("node-ipam-controller"), Logger: d.Logger.With("loop", "nodeipam")})
+			if err != nil {
+				return err
+			}
+			go runLoop(ctx, d, "nodeipam", func() error { return c.Run(ctx) })
+			return nil
+		}},
+		{Name: "nodelifecycle", Start: func(ctx context.Context, d controllers.Deps) error {
+			c, err := nodelifecycle.New(nodelifecycle.Config{Client: d.Client, Informers: d.Informers,
+				Recorder: d.Recorder("node-controller"), Logger: d.Logger.With("loop", "nodelifecycle")})
+			if err != nil {
+				return err
+			}
+			go runLoop(ctx, d, "nodelifecycle", func() error { return c.Run(ctx) })
+			return nil
+		}},
+		{Name: "garbagecollector", Start: func(ctx context.Context, d controllers.Deps) error {
+			md, err := metadataClient(d)
+			if err != nil {
+				return err
+			}
+			c, err := gc.New(gc.Config{Metadata: md, Logger: d.Logger.With("loop", "garbagecollector")})
+			if err != nil {
+				return err
+			}
+			go runLoop(ctx, d, "garbagecollector", func() error { return c.Run(ctx) })
+			return nil
+		}},
+		{Name: "namespace", Start: func(ctx context.Context, d controllers.Deps) error {
+			md, err := metadataClient(d)
+			if err != nil {
+				return err
+			}
+			c, err := namespace.New(namespace.Config{Client: d.Client, Metadata: md, Informers: d.Informers,
+				Logger: d.Logger.With("loop", "namespace")})
+			if err != nil {
+				return err
+			}
+			go runLoop(ctx, d, "namespace", func() error { return c.Run(ctx) })
+			return nil
+		}},
 	}, nil
+}
+
+// metadataClient is the metadata-only client the garbage collector and
+// the namespace controller list every kind with.
+func metadataClient(d controllers.Deps) (metadata.Interface, error) {
+	return metadata.NewForConfig(d.Rest)
 }
 
 // runLoop runs one loop until ctx ends and logs why it stopped early.

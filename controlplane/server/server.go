@@ -95,6 +95,8 @@ func Run(ctx context.Context, cfg Config) error {
 		Store: store, Authenticator: auth, ServiceCIDR: svcNet, NodePortBase: base, NodePortSize: size,
 		AdvertiseAddress: cfg.AdvertiseAddress, Port: cfg.SecurePort, Version: cfg.Version,
 		Kubelet: apiserver.KubeletDialer{TLS: certs.kubeletClient}, Logger: log, Registerer: reg, Gatherer: reg,
+		GarbageCollector:    controllers.Enabled(cfg.Controllers, "garbagecollector"),
+		NamespaceController: controllers.Enabled(cfg.Controllers, "namespace"),
 	})
 	if err != nil {
 		return err

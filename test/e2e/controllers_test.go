@@ -28,19 +28,27 @@ func simulatedNode(t *testing.T, cs kubernetes.Interface, name string) {
 }
 
 // runPods plays the kubelet: every pod bound to a node is set Running
-// and Ready.
+// and Ready, and a pod being deleted is confirmed gone.
 func runPods(ctx context.Context, cs kubernetes.Interface, ns string) {
+	next := 10 // pod IPs are unique, as a node's IPAM would give them
 	for ctx.Err() == nil {
 		pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 		if err == nil {
 			for i := range pods.Items {
 				p := &pods.Items[i]
-				if p.Spec.NodeName == "" || p.Status.Phase == corev1.PodRunning || p.DeletionTimestamp != nil {
+				if p.DeletionTimestamp != nil && p.Spec.NodeName != "" {
+					// The kubelet stopped the containers: confirm the deletion.
+					zero := int64(0)
+					_ = cs.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+					continue
+				}
+				if p.Spec.NodeName == "" || p.Status.Phase == corev1.PodRunning {
 					continue
 				}
 				now := metav1.Now()
 				p.Status.Phase = corev1.PodRunning
-				p.Status.PodIP = fmt.Sprintf("10.244.1.%d", 10+i)
+				p.Status.PodIP = fmt.Sprintf("10.244.1.%d", next)
+				next++
 				p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: now})
 				_, _ = cs.CoreV1().Pods(ns).UpdateStatus(ctx, p, metav1.UpdateOptions{})
 			}
@@ -85,5 +93,39 @@ func TestControlLoops(t *testing.T) {
 	if len(rss.Items) != 2 {
 		t.Fatalf("want the old and the new ReplicaSet, got %d", len(rss.Items))
 	}
+	k.ok("expose", "deployment", "web", "--port=80", "--target-port=8080")
+	eventually(t, "the Service's EndpointSlice lists the 3 ready pods", 20*time.Second, func() error {
+		slices, err := cs.DiscoveryV1().EndpointSlices("default").List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=web"})
+		if err != nil {
+			return err
+		}
+		ready := 0
+		for _, sl := range slices.Items {
+			for _, ep := range sl.Endpoints {
+				if ep.Conditions.Ready != nil && *ep.Conditions.Ready {
+					ready++
+				}
+			}
+		}
+		if ready != 3 {
+			return fmt.Errorf("%d ready endpoints in %d slices", ready, len(slices.Items))
+		}
+		return nil
+	})
+	node, err := cs.CoreV1().Nodes().Get(ctx, "sim-1", metav1.GetOptions{})
+	if err != nil || node.Spec.PodCIDR == "" {
+		t.Fatalf("node IPAM gave sim-1 no pod range: %q %v", node.Spec.PodCIDR, err)
+	}
+	// Deleting the Deployment removes its ReplicaSets and pods (garbage
+	// collector, background propagation).
+	k.ok("delete", "deployment", "web")
+	eventually(t, "ReplicaSets and pods of a deleted Deployment are collected", 30*time.Second, func() error {
+		rss, _ := cs.AppsV1().ReplicaSets("default").List(ctx, metav1.ListOptions{})
+		pods, _ := cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+		if n := len(rss.Items) + len(pods.Items); n > 0 {
+			return fmt.Errorf("%d ReplicaSets and %d pods left", len(rss.Items), len(pods.Items))
+		}
+		return nil
+	})
 	var _ appsv1.Deployment
 }

@@ -569,3 +569,61 @@ func TestTriggerTime(t *testing.T) {
 		t.Errorf("trigger time moved without a change: %s %s", sl, ep)
 	}
 }
+
+// TestChurnConverges flips readiness, deletes and re-creates pods while the
+// controller runs, then checks the invariants once things settle: every
+// selected pod exactly once, nothing else, no slice over capacity.
+func TestChurnConverges(t *testing.T) {
+	h := start(t, 10)
+	h.createSvc(service("web", app, tcpPort("http", 80, intstr.FromString("http"))))
+	const n = 60
+	for i := range n {
+		h.createPod(pod(fmt.Sprintf("p%02d", i), fmt.Sprintf("10.244.1.%d", i+1), i%2 == 0, app))
+	}
+	for round := range 3 {
+		for i := round; i < n; i += 3 {
+			name := fmt.Sprintf("p%02d", i)
+			p, err := h.client.CoreV1().Pods(ns).Get(h.ctx, name, metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch (i + round) % 3 {
+			case 0:
+				p.Status.Conditions[0].Status = corev1.ConditionTrue
+				h.updatePod(p)
+			case 1:
+				if err := h.client.CoreV1().Pods(ns).Delete(h.ctx, name, metav1.DeleteOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				h.createPod(pod(name, fmt.Sprintf("10.244.2.%d", i+1), false, app))
+			case 2:
+				p.Spec.Containers[0].Ports[0].ContainerPort = int32(9000 + round)
+				p.Labels = map[string]string{"app": "web", "round": fmt.Sprint(round)}
+				h.updatePod(p)
+			}
+		}
+	}
+	h.eventually("converged", func() (bool, string) {
+		pods, err := h.client.CoreV1().Pods(ns).List(h.ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		want := map[string]string{} // ip → port
+		for _, p := range pods.Items {
+			want[p.Status.PodIP] = fmt.Sprint(p.Spec.Containers[0].Ports[0].ContainerPort)
+		}
+		got := map[string]string{}
+		for _, s := range h.slices("web") {
+			if len(s.Endpoints) > 10 {
+				return false, fmt.Sprintf("slice %s has %d endpoints", s.Name, len(s.Endpoints))
+			}
+			for _, ep := range s.Endpoints {
+				if _, dup := got[ep.Addresses[0]]; dup {
+					return false, "duplicate " + ep.Addresses[0]
+				}
+				got[ep.Addresses[0]] = fmt.Sprint(*s.Ports[0].Port)
+			}
+		}
+		return fmt.Sprint(got) == fmt.Sprint(want), fmt.Sprintf("got %d endpoints, want %d", len(got), len(want))
+	})
+}

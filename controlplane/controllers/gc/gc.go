@@ -377,15 +377,23 @@ func stateOf(m *metav1.PartialObjectMetadata) ownerState {
 	return solid
 }
 
-// attemptToDelete deletes an object none of whose owners remains, or
-// drops the references to owners that are gone while others remain.
-func (c *Collector) attemptToDelete(ctx context.Context, it item, m *metav1.PartialObjectMetadata) error {
+// verdict is what attemptToDelete decided for an object.
+type verdict struct {
+	drop   []types.UID // owner references to remove (some owner remains)
+	delete bool
+	policy metav1.DeletionPropagation
+}
+
+// judge classifies m's owners: solid ones keep it (minus references to
+// owners that are gone or being deleted in the foreground); without one it
+// is deleted.
+func (c *Collector) judge(ctx context.Context, it item, m *metav1.PartialObjectMetadata) (verdict, error) {
 	var gone []types.UID
 	nSolid, nWaiting := 0, 0
 	for _, r := range m.OwnerReferences {
 		s, err := c.resolve(ctx, it.Namespace, r)
 		if err != nil {
-			return err
+			return verdict{}, err
 		}
 		switch s {
 		case solid:
@@ -397,24 +405,55 @@ func (c *Collector) attemptToDelete(ctx context.Context, it item, m *metav1.Part
 			gone = append(gone, r.UID)
 		}
 	}
-	if nSolid > 0 {
-		if len(gone) == 0 {
-			return nil
-		}
-		c.log.Info("removing references to deleted owners", "object", it.String(), "owners", gone)
-		return c.removeOwnerRefs(ctx, it, m, gone)
+	if len(m.OwnerReferences) == 0 {
+		return verdict{}, nil
 	}
-	policy := metav1.DeletePropagationBackground
+	if nSolid > 0 {
+		return verdict{drop: gone}, nil
+	}
+	v := verdict{delete: true, policy: metav1.DeletePropagationBackground}
 	switch {
 	case nWaiting > 0 && len(c.dependents(it.UID)) > 0:
-		policy = metav1.DeletePropagationForeground
+		v.policy = metav1.DeletePropagationForeground
 	case slices.Contains(m.Finalizers, metav1.FinalizerOrphanDependents):
-		policy = metav1.DeletePropagationOrphan
+		v.policy = metav1.DeletePropagationOrphan
 	case slices.Contains(m.Finalizers, metav1.FinalizerDeleteDependents):
-		policy = metav1.DeletePropagationForeground
+		v.policy = metav1.DeletePropagationForeground
 	}
-	c.log.Info("deleting object whose owners are gone", "object", it.String(), "propagationPolicy", policy)
-	return c.delete(ctx, it, policy)
+	return v, nil
+}
+
+// attemptToDelete deletes an object none of whose owners remains, or
+// drops the references to owners that are gone while others remain. The
+// cache may lag (a reference already removed, say), so before acting the
+// object is read again from the server and judged on what it holds now.
+func (c *Collector) attemptToDelete(ctx context.Context, it item, m *metav1.PartialObjectMetadata) error {
+	v, err := c.judge(ctx, it, m)
+	if err != nil || (!v.delete && len(v.drop) == 0) {
+		return err
+	}
+	latest, err := c.resource(it).Get(ctx, it.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("get %s: %w", it, err)
+	}
+	if latest.UID != it.UID || latest.DeletionTimestamp != nil {
+		return nil
+	}
+	if v, err = c.judge(ctx, it, latest); err != nil {
+		return err
+	}
+	switch {
+	case v.delete:
+		c.log.Info("deleting object whose owners are gone", "object", it.String(), "propagationPolicy", v.policy)
+		return c.delete(ctx, it, v.policy)
+	case len(v.drop) > 0:
+		c.log.Info("removing references to deleted owners", "object", it.String(), "owners", v.drop)
+		return c.removeOwnerRefs(ctx, it, latest, v.drop)
+	}
+	return nil
 }
 
 func (c *Collector) resource(it item) metadata.ResourceInterface {
