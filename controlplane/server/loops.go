@@ -8,9 +8,11 @@ import (
 	"k8s.io/client-go/metadata"
 
 	"rudder/controlplane/controllers"
+	"rudder/controlplane/controllers/cronjob"
 	"rudder/controlplane/controllers/deployment"
 	"rudder/controlplane/controllers/endpointslice"
 	"rudder/controlplane/controllers/gc"
+	"rudder/controlplane/controllers/job"
 	"rudder/controlplane/controllers/namespace"
 	"rudder/controlplane/controllers/nodeipam"
 	"rudder/controlplane/controllers/nodelifecycle"
@@ -59,6 +61,24 @@ func controlLoops(cfg Config) ([]controllers.Loop, error) {
 				return err
 			}
 			go runLoop(ctx, d, "endpointslice", func() error { return c.Run(ctx, 4) })
+			return nil
+		}},
+		{Name: "job", Start: func(ctx context.Context, d controllers.Deps) error {
+			c, err := job.New(job.Config{Client: d.Client, Informers: d.Informers,
+				Logger: d.Logger.With("loop", "job"), Recorder: d.Recorder("job-controller")})
+			if err != nil {
+				return err
+			}
+			go runLoop(ctx, d, "job", func() error { return c.Run(ctx, 4) })
+			return nil
+		}},
+		{Name: "cronjob", Start: func(ctx context.Context, d controllers.Deps) error {
+			c, err := cronjob.New(cronjob.Config{Client: d.Client, Informers: d.Informers,
+				Logger: d.Logger.With("loop", "cronjob"), Recorder: d.Recorder("cronjob-controller")})
+			if err != nil {
+				return err
+			}
+			go runLoop(ctx, d, "cronjob", func() error { return c.Run(ctx, 2) })
 			return nil
 		}},
 		{Name: "nodeipam", Start: func(ctx context.Context, d controllers.Deps) error {

@@ -46,6 +46,12 @@ func runPods(ctx context.Context, cs kubernetes.Interface, ns string) {
 					continue
 				}
 				now := metav1.Now()
+				if _, isJob := p.Labels["job-name"]; isJob {
+					// A job's container runs to completion.
+					p.Status.Phase = corev1.PodSucceeded
+					_, _ = cs.CoreV1().Pods(ns).UpdateStatus(ctx, p, metav1.UpdateOptions{})
+					continue
+				}
 				p.Status.Phase = corev1.PodRunning
 				p.Status.PodIP = fmt.Sprintf("10.244.1.%d", next)
 				next++
@@ -127,5 +133,8 @@ func TestControlLoops(t *testing.T) {
 		}
 		return nil
 	})
+	k.ok("create", "job", "hello", "--image=busybox", "--", "echo", "hi")
+	k.ok("wait", "--for=condition=complete", "job/hello", "--timeout=30s")
+	contains(t, "get job", k.ok("get", "job", "hello"), "Complete", "1/1")
 	var _ appsv1.Deployment
 }
