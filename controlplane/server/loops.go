@@ -9,6 +9,7 @@ import (
 
 	"rudder/controlplane/controllers"
 	"rudder/controlplane/controllers/cronjob"
+	"rudder/controlplane/controllers/daemonset"
 	"rudder/controlplane/controllers/deployment"
 	"rudder/controlplane/controllers/endpointslice"
 	"rudder/controlplane/controllers/gc"
@@ -17,6 +18,7 @@ import (
 	"rudder/controlplane/controllers/nodeipam"
 	"rudder/controlplane/controllers/nodelifecycle"
 	"rudder/controlplane/controllers/replicaset"
+	"rudder/controlplane/controllers/statefulset"
 	"rudder/controlplane/scheduler"
 )
 
@@ -61,6 +63,24 @@ func controlLoops(cfg Config) ([]controllers.Loop, error) {
 				return err
 			}
 			go runLoop(ctx, d, "endpointslice", func() error { return c.Run(ctx, 4) })
+			return nil
+		}},
+		{Name: "daemonset", Start: func(ctx context.Context, d controllers.Deps) error {
+			c, err := daemonset.New(daemonset.Config{Client: d.Client, Informers: d.Informers,
+				Logger: d.Logger.With("loop", "daemonset"), Recorder: d.Recorder("daemonset-controller")})
+			if err != nil {
+				return err
+			}
+			go runLoop(ctx, d, "daemonset", func() error { return c.Run(ctx, 2) })
+			return nil
+		}},
+		{Name: "statefulset", Start: func(ctx context.Context, d controllers.Deps) error {
+			c, err := statefulset.New(statefulset.Config{Client: d.Client, Informers: d.Informers,
+				Logger: d.Logger.With("loop", "statefulset"), Recorder: d.Recorder("statefulset-controller")})
+			if err != nil {
+				return err
+			}
+			go runLoop(ctx, d, "statefulset", func() error { return c.Run(ctx, 2) })
 			return nil
 		}},
 		{Name: "job", Start: func(ctx context.Context, d controllers.Deps) error {

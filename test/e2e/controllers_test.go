@@ -133,8 +133,66 @@ func TestControlLoops(t *testing.T) {
 		}
 		return nil
 	})
+	testDaemonAndStatefulSets(t, k, cs)
 	k.ok("create", "job", "hello", "--image=busybox", "--", "echo", "hi")
 	k.ok("wait", "--for=condition=complete", "job/hello", "--timeout=30s")
 	contains(t, "get job", k.ok("get", "job", "hello"), "Complete", "1/1")
 	var _ appsv1.Deployment
+}
+
+const workloads = `apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec: {containers: [{name: a, image: rudder}]}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  serviceName: db
+  replicas: 2
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: d, image: rudder}]}
+`
+
+// testDaemonAndStatefulSets: a DaemonSet covers a node added later and
+// skips one with a taint it does not tolerate; a StatefulSet comes up as
+// db-0 then db-1 with stable names.
+func testDaemonAndStatefulSets(t *testing.T, k *kubectl, cs kubernetes.Interface) {
+	ctx := context.Background()
+	k.ok("apply", "-f", k.file("workloads.yaml", workloads))
+	simulatedNode(t, cs, "sim-2")
+	tainted := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "sim-3"}, Spec: corev1.NodeSpec{
+		Taints: []corev1.Taint{{Key: "dedicated", Value: "gpu", Effect: corev1.TaintEffectNoSchedule}}}}
+	if _, err := cs.CoreV1().Nodes().Create(ctx, tainted, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	contains(t, "daemonset rollout", k.ok("rollout", "status", "daemonset/agent", "--timeout=60s"), "successfully rolled out")
+	eventually(t, "one agent pod per untainted node", 20*time.Second, func() error {
+		pods, err := cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=agent"})
+		if err != nil {
+			return err
+		}
+		nodes := map[string]bool{}
+		for _, p := range pods.Items {
+			nodes[p.Spec.NodeName] = true
+		}
+		if len(pods.Items) != 2 || !nodes["sim-1"] || !nodes["sim-2"] {
+			return fmt.Errorf("agent pods on %v (%d pods), want sim-1 and sim-2", nodes, len(pods.Items))
+		}
+		return nil
+	})
+	contains(t, "statefulset rollout", k.ok("rollout", "status", "statefulset/db", "--timeout=60s"), "roll out complete")
+	for _, name := range []string{"db-0", "db-1"} {
+		p, err := cs.CoreV1().Pods("default").Get(ctx, name, metav1.GetOptions{})
+		if err != nil || p.Spec.Hostname != name || p.Spec.Subdomain != "db" {
+			t.Fatalf("stateful pod %s: %v %+v", name, err, p)
+		}
+	}
 }
