@@ -78,6 +78,7 @@ func TestControlLoops(t *testing.T) {
 	go runPods(ctx, cs, "default")
 	k := newKubectl(t, s, "1.33")
 	k.ok("create", "deployment", "web", "--image=nginx:1.27", "--replicas=3")
+	k.ok("patch", "deployment", "web", "-p", `{"spec":{"strategy":{"rollingUpdate":{"maxUnavailable":0,"maxSurge":1}}}}`)
 	contains(t, "rollout status", k.ok("rollout", "status", "deployment/web", "--timeout=60s"), `deployment "web" successfully rolled out`)
 	pods, err := cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
 	if err != nil || len(pods.Items) != 3 {
@@ -89,8 +90,15 @@ func TestControlLoops(t *testing.T) {
 		}
 	}
 	contains(t, "get deploy", k.ok("get", "deploy", "web"), "3/3")
+	minReady := make(chan int, 1)
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	go func() { minReady <- watchMinReady(watchCtx, cs, "app=web") }()
 	k.ok("set", "image", "deployment/web", "nginx=nginx:1.28")
 	contains(t, "rollout of a new image", k.ok("rollout", "status", "deployment/web", "--timeout=60s"), "successfully rolled out")
+	stopWatch()
+	if m := <-minReady; m < 3 {
+		t.Fatalf("with maxUnavailable=0 the rollout dropped to %d ready pods, want never below 3", m)
+	}
 	d, err := cs.AppsV1().Deployments("default").Get(ctx, "web", metav1.GetOptions{})
 	if err != nil || d.Status.UpdatedReplicas != 3 || d.Annotations["deployment.kubernetes.io/revision"] != "2" {
 		t.Fatalf("after the rollout: %+v %v", d.Status, err)
@@ -118,6 +126,14 @@ func TestControlLoops(t *testing.T) {
 		}
 		return nil
 	})
+	k.ok("rollout", "undo", "deployment/web")
+	contains(t, "rollback", k.ok("rollout", "status", "deployment/web", "--timeout=60s"), "successfully rolled out")
+	contains(t, "rolled back image", k.ok("get", "deploy", "web", "-o", "jsonpath={.spec.template.spec.containers[0].image}"), "nginx:1.27")
+	if rss, _ := cs.AppsV1().ReplicaSets("default").List(ctx, metav1.ListOptions{}); len(rss.Items) != 2 {
+		t.Fatalf("rollback made a third ReplicaSet instead of reusing the old one: %d", len(rss.Items))
+	}
+	pods, _ = cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+	contains(t, "describe pod shows its events", k.ok("describe", "pod", pods.Items[0].Name), "Events:", "Scheduled", "Successfully assigned default/"+pods.Items[0].Name+" to sim-1")
 	node, err := cs.CoreV1().Nodes().Get(ctx, "sim-1", metav1.GetOptions{})
 	if err != nil || node.Spec.PodCIDR == "" {
 		t.Fatalf("node IPAM gave sim-1 no pod range: %q %v", node.Spec.PodCIDR, err)
@@ -195,4 +211,29 @@ func testDaemonAndStatefulSets(t *testing.T, k *kubectl, cs kubernetes.Interface
 			t.Fatalf("stateful pod %s: %v %+v", name, err, p)
 		}
 	}
+}
+
+// watchMinReady polls the ready, non-terminating pods matching selector
+// until ctx ends and returns the lowest count seen.
+func watchMinReady(ctx context.Context, cs kubernetes.Interface, selector string) int {
+	lowest := 1 << 30
+	for ctx.Err() == nil {
+		pods, err := cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: selector})
+		if err == nil {
+			n := 0
+			for _, p := range pods.Items {
+				if p.DeletionTimestamp != nil {
+					continue
+				}
+				for _, c := range p.Status.Conditions {
+					if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+						n++
+					}
+				}
+			}
+			lowest = min(lowest, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return lowest
 }
