@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -47,5 +48,6 @@ func newServerCommand() *cobra.Command {
 	f.BoolVar(&cfg.LeaderElect, "leader-elect", true, "run the control loops only while holding the kube-system/rudder-controller-manager Lease")
 	f.StringVar(&cfg.ClusterCIDR, "cluster-cidr", "10.244.0.0/16", "pod network; node IPAM gives each node a range of it")
 	f.IntVar(&cfg.NodeCIDRMaskSize, "node-cidr-mask-size", 24, "prefix length of each node's pod range")
+	f.DurationVar(&cfg.NodeMonitorGracePeriod, "node-monitor-grace-period", 40*time.Second, "how long a node may go without renewing its Lease before it is marked Unknown and tainted")
 	return cmd
 }

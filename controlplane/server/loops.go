@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"time"
 
 	"k8s.io/client-go/metadata"
 
@@ -115,7 +116,9 @@ func controlLoops(cfg Config) ([]controllers.Loop, error) {
 			return nil
 		}},
 		{Name: "nodelifecycle", Start: func(ctx context.Context, d controllers.Deps) error {
+			monitor := min(nodelifecycle.DefaultMonitorPeriod, max(cfg.NodeMonitorGracePeriod/4, 100*time.Millisecond))
 			c, err := nodelifecycle.New(nodelifecycle.Config{Client: d.Client, Informers: d.Informers,
+				GracePeriod: cfg.NodeMonitorGracePeriod, MonitorPeriod: monitor,
 				Recorder: d.Recorder("node-controller"), Logger: d.Logger.With("loop", "nodelifecycle")})
 			if err != nil {
 				return err

@@ -53,6 +53,9 @@ type Config struct {
 	// ClusterCIDR and NodeCIDRMaskSize drive node IPAM.
 	ClusterCIDR      string
 	NodeCIDRMaskSize int
+	// NodeMonitorGracePeriod is how long a node may go without renewing
+	// its Lease before it is marked Unknown (default 40s).
+	NodeMonitorGracePeriod time.Duration
 	// Ready, if set, is closed once the server accepts requests.
 	Ready chan<- struct{}
 }
