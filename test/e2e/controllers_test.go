@@ -47,8 +47,12 @@ func runPods(ctx context.Context, cs kubernetes.Interface, ns string) {
 				}
 				now := metav1.Now()
 				if _, isJob := p.Labels["job-name"]; isJob {
-					// A job's container runs to completion.
+					// A job's container runs to completion (or fails, if
+					// its labels say so).
 					p.Status.Phase = corev1.PodSucceeded
+					if p.Labels["outcome"] == "fail" {
+						p.Status.Phase = corev1.PodFailed
+					}
 					_, _ = cs.CoreV1().Pods(ns).UpdateStatus(ctx, p, metav1.UpdateOptions{})
 					continue
 				}
@@ -153,6 +157,12 @@ func TestControlLoops(t *testing.T) {
 	k.ok("create", "job", "hello", "--image=busybox", "--", "echo", "hi")
 	k.ok("wait", "--for=condition=complete", "job/hello", "--timeout=30s")
 	contains(t, "get job", k.ok("get", "job", "hello"), "Complete", "1/1")
+	k.ok("apply", "-f", k.file("failing.yaml", failingJob))
+	k.ok("wait", "--for=condition=failed", "job/flaky", "--timeout=60s")
+	j, err := cs.BatchV1().Jobs("default").Get(ctx, "flaky", metav1.GetOptions{})
+	if err != nil || j.Status.Failed != 3 {
+		t.Fatalf("a job with backoffLimit 2 should fail after 3 pods, status %+v (%v)", j.Status, err)
+	}
 	var _ appsv1.Deployment
 }
 
@@ -237,3 +247,15 @@ func watchMinReady(ctx context.Context, cs kubernetes.Interface, selector string
 	}
 	return lowest
 }
+
+const failingJob = `apiVersion: batch/v1
+kind: Job
+metadata: {name: flaky}
+spec:
+  backoffLimit: 2
+  template:
+    metadata: {labels: {outcome: fail}}
+    spec:
+      restartPolicy: Never
+      containers: [{name: c, image: busybox, command: ["false"]}]
+`
