@@ -1,58 +1,22 @@
 package endpointslice
 
 import (
-	"context"
 	"fmt"
-	"net"
-	"net/http/httptest"
-	"path/filepath"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 
-	"rudder/controlplane/apiserver"
-	"rudder/controlplane/apiserver/authn"
-	"rudder/controlplane/storage/bolt"
+	"rudder/controlplane/apiserver/apiservertest"
 )
 
 // realClient starts rudder's apiserver over bbolt in process and returns a
 // client for it.
 func realClient(t *testing.T) kubernetes.Interface {
 	t.Helper()
-	store, err := bolt.Open(bolt.Config{Path: filepath.Join(t.TempDir(), "state.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	_, svcNet, _ := net.ParseCIDR("10.96.0.0/12")
-	const token = "test-token"
-	api, err := apiserver.New(apiserver.Config{
-		Store:         store,
-		Authenticator: &authn.Authenticator{Tokens: authn.Tokens{token: {Name: "tester", Groups: []string{"system:masters"}}}},
-		ServiceCIDR:   svcNet, NodePortBase: 30000, NodePortSize: 2768,
-		AdvertiseAddress: net.IPv4(127, 0, 0, 1), Port: 6443,
-		Version: version.Info{Major: "1", Minor: "33", GitVersion: "v1.33.0+rudder"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	if err := api.Bootstrap(ctx); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(api.Handler())
-	t.Cleanup(srv.Close)
-	client, err := kubernetes.NewForConfig(&rest.Config{Host: srv.URL, BearerToken: token})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return client
+	return apiservertest.Client(t)
 }
 
 // TestAgainstAPIServer follows readiness and termination through the real
