@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -192,6 +193,13 @@ spec:
 // db-0 then db-1 with stable names.
 func testDaemonAndStatefulSets(t *testing.T, k *kubectl, cs kubernetes.Interface) {
 	ctx := context.Background()
+	w, err := cs.CoreV1().Pods("default").Watch(ctx, metav1.ListOptions{LabelSelector: "app=db"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	order := make(chan error, 1)
+	go func() { order <- checkOrderedReady(w.ResultChan()) }()
 	k.ok("apply", "-f", k.file("workloads.yaml", workloads))
 	simulatedNode(t, cs, "sim-2")
 	tainted := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "sim-3"}, Spec: corev1.NodeSpec{
@@ -215,6 +223,9 @@ func testDaemonAndStatefulSets(t *testing.T, k *kubectl, cs kubernetes.Interface
 		return nil
 	})
 	contains(t, "statefulset rollout", k.ok("rollout", "status", "statefulset/db", "--timeout=60s"), "roll out complete")
+	if err := <-order; err != nil {
+		t.Fatalf("OrderedReady: %v", err)
+	}
 	for _, name := range []string{"db-0", "db-1"} {
 		p, err := cs.CoreV1().Pods("default").Get(ctx, name, metav1.GetOptions{})
 		if err != nil || p.Spec.Hostname != name || p.Spec.Subdomain != "db" {
@@ -259,3 +270,29 @@ spec:
       restartPolicy: Never
       containers: [{name: c, image: busybox, command: ["false"]}]
 `
+
+// checkOrderedReady reads pod events until db-1 appears and checks db-0
+// was Ready before it was created.
+func checkOrderedReady(events <-chan watch.Event) error {
+	db0Ready := false
+	for ev := range events {
+		p, ok := ev.Object.(*corev1.Pod)
+		if !ok {
+			continue
+		}
+		switch p.Name {
+		case "db-0":
+			for _, c := range p.Status.Conditions {
+				if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+					db0Ready = true
+				}
+			}
+		case "db-1":
+			if !db0Ready {
+				return fmt.Errorf("db-1 was created before db-0 was ready")
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("watch ended before db-1 appeared")
+}
