@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"rudder/controlplane/controllers/expectations"
 	"sync"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -48,7 +49,7 @@ type Controller struct {
 	nodeLister corelisters.NodeLister
 	synced     []cache.InformerSynced
 	queue      workqueue.TypedRateLimitingInterface[string]
-	exp        *expectations
+	exp        *expectations.Expectations
 	events     record.EventRecorder
 }
 
@@ -69,7 +70,7 @@ func New(cfg Config) (*Controller, error) {
 	if c.clock == nil {
 		c.clock = clock.RealClock{}
 	}
-	c.exp = newExpectations(c.clock)
+	c.exp = expectations.New(c.clock)
 	c.queue = workqueue.NewTypedRateLimitingQueueWithConfig(
 		workqueue.DefaultTypedControllerRateLimiter[string](),
 		workqueue.TypedRateLimitingQueueConfig[string]{Name: "daemonset"})
@@ -190,9 +191,9 @@ func (c *Controller) podEvent(obj any, added, deleted bool) {
 	k := key(ds)
 	switch {
 	case deleted || pod.DeletionTimestamp != nil:
-		c.exp.observeDelete(k, pod.UID)
+		c.exp.ObserveDelete(k, pod.UID)
 	case added:
-		c.exp.observeAdd(k, 1)
+		c.exp.ObserveAdd(k, 1)
 	}
 	c.queue.Add(k)
 }

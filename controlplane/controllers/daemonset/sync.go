@@ -34,7 +34,7 @@ func (c *Controller) sync(ctx context.Context, k string) error {
 	}
 	ds, err := c.dsLister.DaemonSets(ns).Get(name)
 	if apierrors.IsNotFound(err) {
-		c.exp.forget(k)
+		c.exp.Forget(k)
 		return nil
 	}
 	if err != nil {
@@ -48,7 +48,7 @@ func (c *Controller) sync(ctx context.Context, k string) error {
 	if err != nil {
 		return err
 	}
-	needsManage := c.exp.satisfied(k) && ds.DeletionTimestamp == nil
+	needsManage := c.exp.Satisfied(k) && ds.DeletionTimestamp == nil
 	byNode := map[string][]*corev1.Pod{}
 	for _, p := range all {
 		if ref := metav1.GetControllerOf(p); ref == nil || ref.UID != ds.UID {
@@ -229,7 +229,7 @@ func (c *Controller) manage(ctx context.Context, ds *appsv1.DaemonSet, creates [
 	for i, p := range deletes {
 		uids[i] = p.UID
 	}
-	c.exp.expect(k, len(creates), uids)
+	c.exp.Expect(k, len(creates), uids)
 	var mu sync.Mutex
 	var errs []error
 	var wg sync.WaitGroup
@@ -237,7 +237,7 @@ func (c *Controller) manage(ctx context.Context, ds *appsv1.DaemonSet, creates [
 		wg.Go(func() {
 			created, err := c.client.CoreV1().Pods(ds.Namespace).Create(ctx, c.newPod(ds, node, hash), metav1.CreateOptions{})
 			if err != nil {
-				c.exp.observeAdd(k, 1)
+				c.exp.ObserveAdd(k, 1)
 				c.events.Eventf(ds, corev1.EventTypeWarning, "FailedCreate", "Error creating: %v", err)
 				mu.Lock()
 				errs = append(errs, fmt.Errorf("create pod for node %s: %w", node, err))
@@ -255,7 +255,7 @@ func (c *Controller) manage(ctx context.Context, ds *appsv1.DaemonSet, creates [
 				c.events.Eventf(ds, corev1.EventTypeNormal, "SuccessfulDelete", "Deleted pod: %s", p.Name)
 				return
 			}
-			c.exp.observeDelete(k, p.UID)
+			c.exp.ObserveDelete(k, p.UID)
 			if apierrors.IsNotFound(err) {
 				return
 			}

@@ -16,6 +16,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"rudder/controlplane/controllers/expectations"
 	"sync"
 	"time"
 
@@ -56,7 +57,7 @@ type Controller struct {
 	podLister corelisters.PodLister
 	synced    []cache.InformerSynced
 	queue     workqueue.TypedRateLimitingInterface[string]
-	exp       *expectations
+	exp       *expectations.Expectations
 	events    record.EventRecorder
 }
 
@@ -77,7 +78,7 @@ func New(cfg Config) (*Controller, error) {
 	if c.clock == nil {
 		c.clock = clock.RealClock{}
 	}
-	c.exp = newExpectations(c.clock)
+	c.exp = expectations.New(c.clock)
 	c.queue = workqueue.NewTypedRateLimitingQueueWithConfig(
 		workqueue.DefaultTypedControllerRateLimiter[string](),
 		workqueue.TypedRateLimitingQueueConfig[string]{Name: "job"})
@@ -183,7 +184,7 @@ func (c *Controller) addPod(obj any) {
 		return
 	}
 	if k, ok := c.ownerOf(pod); ok {
-		c.exp.observeAdd(k, 1)
+		c.exp.ObserveAdd(k, 1)
 		c.queue.Add(k)
 	}
 }
@@ -214,7 +215,7 @@ func (c *Controller) deletePod(obj any) {
 		}
 	}
 	if k, ok := c.ownerOf(pod); ok {
-		c.exp.observeDelete(k, pod.UID)
+		c.exp.ObserveDelete(k, pod.UID)
 		c.queue.Add(k)
 	}
 }

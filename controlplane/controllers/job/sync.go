@@ -39,7 +39,7 @@ func (c *Controller) sync(ctx context.Context, k string) error {
 	}
 	job, err := c.jobLister.Jobs(ns).Get(name)
 	if apierrors.IsNotFound(err) {
-		c.exp.forget(k)
+		c.exp.Forget(k)
 		return nil
 	}
 	if err != nil {
@@ -55,7 +55,7 @@ func (c *Controller) sync(ctx context.Context, k string) error {
 	if err != nil || sel.Empty() {
 		return nil // invalid selector: nothing to do until the spec changes
 	}
-	needsManage := c.exp.satisfied(k)
+	needsManage := c.exp.Satisfied(k)
 	all, err := c.podLister.Pods(ns).List(sel)
 	if err != nil {
 		return err
@@ -193,7 +193,7 @@ func (c *Controller) manage(ctx context.Context, job *batchv1.Job, active []*cor
 	switch {
 	case diff > 0:
 		n := min(diff, burst)
-		c.exp.expect(k, n, nil)
+		c.exp.Expect(k, n, nil)
 		var mu sync.Mutex
 		var created []*corev1.Pod
 		var errs []error
@@ -204,7 +204,7 @@ func (c *Controller) manage(ctx context.Context, job *batchv1.Job, active []*cor
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
-					c.exp.observeAdd(k, 1) // will never be seen
+					c.exp.ObserveAdd(k, 1) // will never be seen
 					c.events.Eventf(job, corev1.EventTypeWarning, "FailedCreate", "Error creating: %v", err)
 					errs = append(errs, err)
 					return
@@ -245,7 +245,7 @@ func (c *Controller) deletePods(ctx context.Context, job *batchv1.Job, pods []*c
 	for _, p := range pods {
 		uids = append(uids, p.UID)
 	}
-	c.exp.expect(k, 0, uids)
+	c.exp.Expect(k, 0, uids)
 	var mu sync.Mutex
 	var errs []error
 	var wg sync.WaitGroup
@@ -256,12 +256,12 @@ func (c *Controller) deletePods(ctx context.Context, job *batchv1.Job, pods []*c
 			})
 			if err == nil || apierrors.IsNotFound(err) {
 				if err != nil {
-					c.exp.observeDelete(k, p.UID)
+					c.exp.ObserveDelete(k, p.UID)
 				}
 				c.events.Eventf(job, corev1.EventTypeNormal, "SuccessfulDelete", "Deleted pod: %s", p.Name)
 				return
 			}
-			c.exp.observeDelete(k, p.UID)
+			c.exp.ObserveDelete(k, p.UID)
 			c.events.Eventf(job, corev1.EventTypeWarning, "FailedDelete", "Error deleting: %v", err)
 			mu.Lock()
 			errs = append(errs, err)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"rudder/controlplane/controllers/expectations"
 	"sync"
 	"time"
 
@@ -48,7 +49,7 @@ type Controller struct {
 	podLister corelisters.PodLister
 	synced    []cache.InformerSynced
 	queue     workqueue.TypedRateLimitingInterface[string]
-	exp       *expectations
+	exp       *expectations.Expectations
 	events    record.EventRecorder
 }
 
@@ -74,7 +75,7 @@ func New(cfg Config) (*Controller, error) {
 	if c.clock == nil {
 		c.clock = clock.RealClock{}
 	}
-	c.exp = newExpectations(c.clock)
+	c.exp = expectations.New(c.clock)
 	c.queue = workqueue.NewTypedRateLimitingQueueWithConfig(
 		workqueue.DefaultTypedControllerRateLimiter[string](),
 		workqueue.TypedRateLimitingQueueConfig[string]{Name: "replicaset"})
@@ -186,7 +187,7 @@ func (c *Controller) addPod(obj any) {
 	}
 	if ref := metav1.GetControllerOf(pod); ref != nil {
 		if rs := c.ownerOf(pod, ref); rs != nil {
-			c.exp.observeAdd(key(rs), 1)
+			c.exp.ObserveAdd(key(rs), 1)
 			c.queue.Add(key(rs))
 		}
 		return
@@ -246,7 +247,7 @@ func (c *Controller) deletePod(obj any) {
 	if rs == nil {
 		return
 	}
-	c.exp.observeDelete(key(rs), pod.UID)
+	c.exp.ObserveDelete(key(rs), pod.UID)
 	c.queue.Add(key(rs))
 }
 

@@ -324,7 +324,7 @@ func TestExpectations(t *testing.T) {
 		_ = f.Core().V1().Pods().Informer().GetIndexer().Add(&p)
 		c.addPod(&p)
 	}
-	if !c.exp.satisfied("default/web") {
+	if !c.exp.Satisfied("default/web") {
 		t.Fatal("expectations not satisfied after observing all creates")
 	}
 	if err := c.sync(ctx, "default/web"); err != nil {

@@ -25,7 +25,7 @@ func (c *Controller) sync(ctx context.Context, k string) error {
 	}
 	rs, err := c.rsLister.ReplicaSets(ns).Get(name)
 	if isNotFound(err) {
-		c.exp.forget(k)
+		c.exp.Forget(k)
 		return nil
 	}
 	if err != nil {
@@ -41,7 +41,7 @@ func (c *Controller) sync(ctx context.Context, k string) error {
 	}
 	// Check expectations before looking at pods, so that pods seen now are at
 	// least as new as the expectations.
-	needsManage := c.exp.satisfied(k) && rs.DeletionTimestamp == nil
+	needsManage := c.exp.Satisfied(k) && rs.DeletionTimestamp == nil
 	pods, err := c.claim(ctx, rs, sel, all)
 	if err != nil {
 		return err
@@ -164,7 +164,7 @@ func (c *Controller) manage(ctx context.Context, rs *appsv1.ReplicaSet, pods []*
 	switch {
 	case diff < 0:
 		n := min(-diff, burstReplicas)
-		c.exp.expect(k, n, nil)
+		c.exp.Expect(k, n, nil)
 		ref := ownerRef(rs)
 		created, err := slowStartBatch(n, 1, func() error {
 			p := podFromTemplate(&rs.Spec.Template, rs.Namespace, rs.Name+"-", ref)
@@ -177,7 +177,7 @@ func (c *Controller) manage(ctx context.Context, rs *appsv1.ReplicaSet, pods []*
 			return nil
 		})
 		if skipped := n - created; skipped > 0 {
-			c.exp.observeAdd(k, skipped)
+			c.exp.ObserveAdd(k, skipped)
 		}
 		if err != nil {
 			return fmt.Errorf("create pods for %s: %w", k, err)
@@ -191,7 +191,7 @@ func (c *Controller) manage(ctx context.Context, rs *appsv1.ReplicaSet, pods []*
 		for i, p := range victims {
 			uids[i] = p.UID
 		}
-		c.exp.expect(k, 0, uids)
+		c.exp.Expect(k, 0, uids)
 		var mu sync.Mutex
 		var errs []error
 		var wg sync.WaitGroup
@@ -203,7 +203,7 @@ func (c *Controller) manage(ctx context.Context, rs *appsv1.ReplicaSet, pods []*
 					c.events.Eventf(rs, corev1.EventTypeNormal, "SuccessfulDelete", "Deleted pod: %s", p.Name)
 					return
 				}
-				c.exp.observeDelete(k, p.UID) // will never be seen
+				c.exp.ObserveDelete(k, p.UID) // will never be seen
 				if isNotFound(err) {
 					return
 				}

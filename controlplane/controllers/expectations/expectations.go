@@ -1,4 +1,7 @@
-package job
+// Package expectations remembers, per controller key, the pod creations and
+// deletions a controller asked for and has not yet seen in its informer, so
+// that a sync from a stale cache does not repeat them.
+package expectations
 
 import (
 	"sync"
@@ -12,11 +15,11 @@ import (
 // show up in the informer before it syncs again anyway (upstream uses 5 min).
 const expectationsTTL = 5 * time.Minute
 
-// expectations remembers, per Job key, how many pod creations and
+// Expectations remembers, per controller key, how many pod creations and
 // deletions the controller has issued but not yet seen in the informer. While
 // any are outstanding the controller does not create or delete again, so a
 // burst of creates is not repeated from a stale cache.
-type expectations struct {
+type Expectations struct {
 	mu    sync.Mutex
 	clock clock.PassiveClock
 	m     map[string]*expectation
@@ -28,14 +31,14 @@ type expectation struct {
 	at  time.Time
 }
 
-func newExpectations(c clock.PassiveClock) *expectations {
-	return &expectations{clock: c, m: map[string]*expectation{}}
+func New(c clock.PassiveClock) *Expectations {
+	return &Expectations{clock: c, m: map[string]*expectation{}}
 }
 
-// expect records add creations and the deletion of the pods dels about to
+// Expect records add creations and the deletion of the pods dels about to
 // be issued for key. Deletions are tracked by UID, as a pod is seen going
 // away twice (graceful deletion, then removal).
-func (e *expectations) expect(key string, add int, dels []types.UID) {
+func (e *Expectations) Expect(key string, add int, dels []types.UID) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	x := &expectation{add: add, del: map[types.UID]bool{}, at: e.clock.Now()}
@@ -45,9 +48,9 @@ func (e *expectations) expect(key string, add int, dels []types.UID) {
 	e.m[key] = x
 }
 
-// observeAdd lowers the outstanding creations for key by n (a create seen,
+// ObserveAdd lowers the outstanding creations for key by n (a create seen,
 // or one that failed and will never be seen).
-func (e *expectations) observeAdd(key string, n int) {
+func (e *Expectations) ObserveAdd(key string, n int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if x, ok := e.m[key]; ok {
@@ -55,8 +58,8 @@ func (e *expectations) observeAdd(key string, n int) {
 	}
 }
 
-// observeDelete marks the deletion of pod uid for key as seen.
-func (e *expectations) observeDelete(key string, uid types.UID) {
+// ObserveDelete marks the deletion of pod uid for key as seen.
+func (e *Expectations) ObserveDelete(key string, uid types.UID) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if x, ok := e.m[key]; ok {
@@ -64,9 +67,9 @@ func (e *expectations) observeDelete(key string, uid types.UID) {
 	}
 }
 
-// satisfied reports whether key has nothing outstanding (or has waited too
+// Satisfied reports whether key has nothing outstanding (or has waited too
 // long, or was never recorded).
-func (e *expectations) satisfied(key string) bool {
+func (e *Expectations) Satisfied(key string) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	x, ok := e.m[key]
@@ -76,7 +79,7 @@ func (e *expectations) satisfied(key string) bool {
 	return (x.add <= 0 && len(x.del) == 0) || e.clock.Since(x.at) > expectationsTTL
 }
 
-func (e *expectations) forget(key string) {
+func (e *Expectations) Forget(key string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	delete(e.m, key)
