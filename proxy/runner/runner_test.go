@@ -71,7 +71,10 @@ func (h *harness) expectNone(t *testing.T) {
 	}
 }
 
-// waitIdle waits until the runner sleeps on a timer.
+// waitIdle waits until the runner sleeps on a timer. A waiter can be a
+// timer armed before the last sync's result was handled, so the runner is
+// also given a moment to arm the timer that follows the result; under
+// -race the bare HasWaiters check let a Trigger slip in between.
 func (h *harness) waitIdle(t *testing.T) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
@@ -81,6 +84,7 @@ func (h *harness) waitIdle(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+	time.Sleep(20 * time.Millisecond)
 }
 
 func TestRunnerRateLimitsTriggers(t *testing.T) {
