@@ -18,11 +18,16 @@ type harness struct {
 	errs  chan error
 }
 
-func newHarness(t *testing.T) *harness {
+// newHarness starts the runner; errs are the results of the first syncs,
+// scripted before it starts (the first sync runs at once).
+func newHarness(t *testing.T, errs ...error) *harness {
 	h := &harness{
 		clk:   clocktesting.NewFakeClock(t0),
 		calls: make(chan bool, 10),
 		errs:  make(chan error, 10),
+	}
+	for _, err := range errs {
+		h.errs <- err
 	}
 	r, err := New(Config{
 		MinInterval: time.Second, MaxInterval: time.Minute, RetryBackoff: 5 * time.Second,
@@ -71,10 +76,7 @@ func (h *harness) expectNone(t *testing.T) {
 	}
 }
 
-// waitIdle waits until the runner sleeps on a timer. A waiter can be a
-// timer armed before the last sync's result was handled, so the runner is
-// also given a moment to arm the timer that follows the result; under
-// -race the bare HasWaiters check let a Trigger slip in between.
+// waitIdle waits until the runner sleeps on a timer.
 func (h *harness) waitIdle(t *testing.T) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
@@ -84,7 +86,6 @@ func (h *harness) waitIdle(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	time.Sleep(20 * time.Millisecond)
 }
 
 func TestRunnerRateLimitsTriggers(t *testing.T) {
@@ -110,8 +111,7 @@ func TestRunnerPeriodic(t *testing.T) {
 }
 
 func TestRunnerRetriesFailureWithFullSync(t *testing.T) {
-	h := newHarness(t)
-	h.errs <- errors.New("boom")
+	h := newHarness(t, errors.New("boom"))
 	h.expect(t, true)
 	h.waitIdle(t)
 	h.r.Trigger()
