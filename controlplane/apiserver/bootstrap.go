@@ -17,7 +17,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"rudder/controlplane/catalog"
-	"rudder/controlplane/registry"
 )
 
 // SystemNamespaces exist on every cluster.
@@ -112,7 +111,7 @@ func (s *Server) systemRequest(gvr schema.GroupVersionResource, namespace, name 
 	if !ok {
 		return nil, fmt.Errorf("unknown resource %s", gvr)
 	}
-	return &request{res: res, namespace: namespace, name: name, strategy: registry.For(res.GVK().GroupKind())}, nil
+	return &request{res: res, namespace: namespace, name: name, strategy: s.strategy(res)}, nil
 }
 
 // ensure creates obj if missing; with repair it also rewrites the object

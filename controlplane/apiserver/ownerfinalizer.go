@@ -13,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"rudder/controlplane/catalog"
-	"rudder/controlplane/registry"
 	"rudder/controlplane/storage"
 )
 
@@ -75,7 +74,7 @@ func (s *Server) releaseDependents(ctx context.Context, ns string, uid types.UID
 				continue
 			}
 			acc, _ := meta.Accessor(obj)
-			dq := &request{res: res, namespace: acc.GetNamespace(), name: acc.GetName(), strategy: registry.For(res.GVK().GroupKind())}
+			dq := &request{res: res, namespace: acc.GetNamespace(), name: acc.GetName(), strategy: s.strategy(res)}
 			if orphan {
 				err = s.systemUpdate(ctx, dq, "garbage-collector", func(cur runtime.Object) {
 					ca, _ := meta.Accessor(cur)

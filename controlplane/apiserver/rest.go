@@ -68,7 +68,7 @@ func (s *Server) parseRequest(r *http.Request) (*request, error) {
 			"only the following media types are accepted: application/json, application/yaml, application/json;as=Table;v=v1;g=meta.k8s.io", 0, false)
 	}
 	q.media = media
-	q.strategy = registry.For(res.GVK().GroupKind())
+	q.strategy = s.strategy(res)
 	return q, nil
 }
 

@@ -15,12 +15,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/version"
 
 	"rudder/controlplane/apiserver/authn"
 	"rudder/controlplane/apiserver/objectstore"
 	"rudder/controlplane/catalog"
+	"rudder/controlplane/registry"
 	"rudder/controlplane/storage"
 )
 
@@ -70,10 +72,13 @@ type Server struct {
 	protobuf  protobufCodec
 	objects   *objectstore.Store
 	resources map[string]catalog.Resource // "group/version/resource"
-	services  serviceAllocator
-	openapi   openAPI
-	metrics   *metrics
-	mux       *http.ServeMux
+	// strategies holds each served kind's rules, resolved once: the
+	// registry builds them per call.
+	strategies map[schema.GroupKind]registry.Strategy
+	services   serviceAllocator
+	openapi    openAPI
+	metrics    *metrics
+	mux        *http.ServeMux
 	// ctx bounds the server's background work (namespace deletion); set
 	// by Bootstrap.
 	ctx context.Context
@@ -95,19 +100,21 @@ func New(cfg Config) (*Server, error) {
 	}
 	scheme := catalog.NewScheme()
 	s := &Server{
-		cfg:       cfg,
-		log:       cfg.Logger,
-		scheme:    scheme,
-		codecs:    catalog.NewCodecs(scheme),
-		objects:   objectstore.New(objectstore.Config{KV: cfg.Store, Scheme: scheme}),
-		resources: map[string]catalog.Resource{},
-		metrics:   newMetrics(cfg.Registerer, cfg.Gatherer),
-		ctx:       context.Background(),
+		cfg:        cfg,
+		log:        cfg.Logger,
+		scheme:     scheme,
+		codecs:     catalog.NewCodecs(scheme),
+		objects:    objectstore.New(objectstore.Config{KV: cfg.Store, Scheme: scheme}),
+		resources:  map[string]catalog.Resource{},
+		strategies: map[schema.GroupKind]registry.Strategy{},
+		metrics:    newMetrics(cfg.Registerer, cfg.Gatherer),
+		ctx:        context.Background(),
 	}
 	s.decoders = newDecoder(scheme)
 	s.protobuf = newProtobufCodec(scheme)
 	for _, r := range catalog.Resources() {
 		s.resources[r.Group+"/"+r.Version+"/"+r.Resource] = r
+		s.strategies[r.GVK().GroupKind()] = registry.For(r.GVK().GroupKind())
 	}
 	var err error
 	if s.services, err = newServiceAllocator(cfg); err != nil {
@@ -201,4 +208,9 @@ func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serveVersion(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, "application/json", s.cfg.Version)
+}
+
+// strategy returns the rules of a served resource's kind.
+func (s *Server) strategy(r catalog.Resource) registry.Strategy {
+	return s.strategies[r.GVK().GroupKind()]
 }

@@ -13,7 +13,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
+	"rudder/controlplane/controllers/worker"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -96,37 +96,8 @@ func New(cfg Config) (*Controller, error) {
 // Run processes StatefulSets with workers goroutines until ctx is done. The
 // informer factory must be started by the caller.
 func (c *Controller) Run(ctx context.Context, workers int) error {
-	defer c.queue.ShutDown()
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		return fmt.Errorf("statefulset controller: caches did not sync: %w", ctx.Err())
-	}
-	c.log.Info("started", "workers", workers)
-	var wg sync.WaitGroup
-	for range max(workers, 1) {
-		wg.Go(func() {
-			for c.processNext(ctx) {
-			}
-		})
-	}
-	<-ctx.Done()
-	c.queue.ShutDown()
-	wg.Wait()
-	return nil
-}
-
-func (c *Controller) processNext(ctx context.Context) bool {
-	key, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(key)
-	if err := c.sync(ctx, key); err != nil {
-		c.log.Error("sync failed", "statefulset", key, "err", err)
-		c.queue.AddRateLimited(key)
-		return true
-	}
-	c.queue.Forget(key)
-	return true
+	return worker.Run(ctx, worker.Config{Name: "statefulset", Queue: c.queue, Synced: c.synced,
+		Workers: workers, Sync: c.sync, Logger: c.log})
 }
 
 func (c *Controller) enqueue(obj any) {
