@@ -6,7 +6,8 @@ export GOFLAGS ?= -mod=mod
 export PATH := /usr/local/go/bin:$(PATH)
 
 # Debian packages the project needs (tests and the lab).
-DEB_PACKAGES := ca-certificates iproute2 procps iptables nftables iperf3 util-linux
+# nginx and busybox back the lab's default images of the same names.
+DEB_PACKAGES := ca-certificates iproute2 procps iptables nftables iperf3 util-linux nginx busybox
 
 # Packages whose tests need no root and no kernel: run with -race.
 PURE_PKGS := ./controlplane/catalog/... ./controlplane/registry/... ./ipam/... \

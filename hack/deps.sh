@@ -10,6 +10,13 @@ if ((${#missing[@]})); then
   echo "deps: installing ${missing[*]}"
   if [[ $(id -u) -ne 0 ]]; then echo "deps: need root to install ${missing[*]}" >&2; exit 1; fi
   export DEBIAN_FRONTEND=noninteractive
+  # Packages with services (nginx) must not start them in the root
+  # namespace: the lab runs them as pods. policy-rc.d 101 = "do not start".
+  policy=/usr/sbin/policy-rc.d
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi

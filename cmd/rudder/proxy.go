@@ -70,30 +70,56 @@ func newProxyCommand(backends map[string]proxier.NewBackendFunc) *cobra.Command 
 }
 
 func runProxy(ctx context.Context, backends map[string]proxier.NewBackendFunc, fl *proxyFlags) error {
-	newBackend, ok := backends[fl.mode]
-	if !ok {
-		return fmt.Errorf("--mode %q: want one of %v", fl.mode, slices.Sorted(maps.Keys(backends)))
-	}
-	node, err := proxyNode(fl)
+	rc, err := clientcmd.BuildConfigFromFlags("", fl.kubeconfig)
 	if err != nil {
-		return err
+		return fmt.Errorf("--kubeconfig: %w", err)
 	}
-	view, err := proxyView(fl.kubeconfig)
+	client, err := kubernetes.NewForConfig(rc)
 	if err != nil {
-		return err
+		return fmt.Errorf("kubernetes client: %w", err)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	parts, err := newProxyParts(ctx, backends, fl, client, reg)
+	if err != nil {
+		return err
+	}
+	defer parts.servers.Close()
+	return runProxyParts(ctx, parts.view, parts.proxier, fl.metricsAddr, reg, parts.healthz)
+}
+
+// proxyParts is a built service proxy, ready to run.
+type proxyParts struct {
+	view    *serviceview.View
+	proxier *proxier.Proxier
+	healthz *healthcheck.Healthz
+	servers *healthcheck.Servers
+}
+
+// newProxyParts builds the service view, the backend of fl.mode and the
+// proxier; `rudder proxy` and `rudder agent` share it.
+func newProxyParts(ctx context.Context, backends map[string]proxier.NewBackendFunc, fl *proxyFlags, client kubernetes.Interface, reg prometheus.Registerer) (*proxyParts, error) {
+	newBackend, ok := backends[fl.mode]
+	if !ok {
+		return nil, fmt.Errorf("--mode %q: want one of %v", fl.mode, slices.Sorted(maps.Keys(backends)))
+	}
+	node, err := proxyNode(fl)
+	if err != nil {
+		return nil, err
+	}
+	view, err := serviceview.New(serviceview.Config{Client: client, Logger: slog.Default()})
+	if err != nil {
+		return nil, err
+	}
 	backend, err := newBackend(proxier.BackendConfig{Node: node, Registerer: reg, Logger: slog.Default().With("backend", fl.mode)})
 	if err != nil {
-		return fmt.Errorf("%s backend: %w", fl.mode, err)
+		return nil, fmt.Errorf("%s backend: %w", fl.mode, err)
 	}
 	if err := cleanupBackends(ctx, backends, fl.mode); err != nil {
 		slog.Warn("removing other modes' leftovers", "err", err)
 	}
 	healthz := healthcheck.NewHealthz(nil, 2*fl.syncPeriod+fl.minSyncPeriod)
 	servers := healthcheck.NewServers(healthcheck.Config{Proxy: healthz})
-	defer servers.Close()
 	p, err := proxier.New(proxier.Config{
 		NodeName: node.Name, NodePortAddresses: node.NodePortAddresses, ClusterCIDRs: node.ClusterCIDRs,
 		MinSyncPeriod: fl.minSyncPeriod, SyncPeriod: fl.syncPeriod,
@@ -101,9 +127,10 @@ func runProxy(ctx context.Context, backends map[string]proxier.NewBackendFunc, f
 		Conntrack: conntrack.Netlink{},
 	})
 	if err != nil {
-		return err
+		servers.Close()
+		return nil, err
 	}
-	return runProxyParts(ctx, view, p, fl.metricsAddr, reg, healthz)
+	return &proxyParts{view: view, proxier: p, healthz: healthz, servers: servers}, nil
 }
 
 // runProxyParts runs the view, the proxier and the metrics server until
@@ -146,18 +173,6 @@ func proxyNode(fl *proxyFlags) (model.Node, error) {
 		return model.Node{}, errors.New("--hostname-override: empty node name")
 	}
 	return model.Node{Name: fl.hostname, NodePortAddresses: proxier.FilterAddresses(addrs, npCIDRs), ClusterCIDRs: cidrs}, nil
-}
-
-func proxyView(kubeconfig string) (*serviceview.View, error) {
-	rc, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		return nil, fmt.Errorf("--kubeconfig: %w", err)
-	}
-	client, err := kubernetes.NewForConfig(rc)
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes client: %w", err)
-	}
-	return serviceview.New(serviceview.Config{Client: client, Logger: slog.Default()})
 }
 
 // cleanupBackends runs Cleanup of every backend but the one named keep.

@@ -36,6 +36,7 @@ func newServerCommand() *cobra.Command {
 	f.IntVar(&cfg.SecurePort, "secure-port", 6443, "HTTPS port of the API")
 	f.StringVar(&advertise, "advertise-address", "", "address the kubernetes Service points at (default: first host address)")
 	f.StringSliceVar(&cfg.TLSSANs, "tls-san", nil, "extra names or IPs for the serving certificate")
+	f.StringVar(&cfg.KubeletCA, "kubelet-certificate-authority", "", "verify kubelet serving certificates against this CA bundle (unset: not verified, as upstream)")
 	f.StringVar(&cfg.ServiceCIDR, "service-cidr", "10.96.0.0/12", "range of Service cluster IPs")
 	f.StringVar(&cfg.NodePortRange, "service-node-port-range", "30000-32767", "range of Service node ports")
 	f.StringVar(&cfg.TokenFile, "token-file", "", "static bearer tokens: token,user,uid[,\"group1,group2\"] per line")

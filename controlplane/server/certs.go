@@ -2,8 +2,10 @@ package server
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 
@@ -67,12 +69,42 @@ func ensureCerts(cfg Config, svcNet *net.IPNet) (*certSet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load kubelet client certificate: %w", err)
 	}
+	roots, err := loadKubeletCA(cfg.KubeletCA)
+	if err != nil {
+		return nil, err
+	}
 	return &certSet{
 		ca: ca, adminCert: adminCert, adminKey: adminKey, loopCert: loopCert, loopKey: loopKey,
 		serving: &tls.Config{Certificates: []tls.Certificate{pair}, ClientAuth: tls.VerifyClientCertIfGiven,
 			ClientCAs: ca.Pool(), MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}},
-		kubeletClient: &tls.Config{Certificates: []tls.Certificate{kpair}, RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12},
+		kubeletClient: kubeletClientTLS(kpair, roots),
 	}, nil
+}
+
+// kubeletClientTLS is how the apiserver talks to kubelets: with its client
+// certificate, verifying the kubelet's serving certificate only against
+// an explicit CA bundle, as upstream does.
+func kubeletClientTLS(pair tls.Certificate, roots *x509.CertPool) *tls.Config {
+	c := &tls.Config{Certificates: []tls.Certificate{pair}, RootCAs: roots, MinVersion: tls.VersionTLS12}
+	if roots == nil {
+		c.InsecureSkipVerify = true //nolint:gosec // upstream default without --kubelet-certificate-authority
+	}
+	return c
+}
+
+func loadKubeletCA(path string) (*x509.CertPool, error) {
+	if path == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--kubelet-certificate-authority: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("--kubelet-certificate-authority %s: no certificates", path)
+	}
+	return pool, nil
 }
 
 func (c *certSet) kubeconfig(cfg Config) pki.Kubeconfig {

@@ -36,16 +36,21 @@ type Config struct {
 	SecurePort       int
 	AdvertiseAddress net.IP // nil: the first non-loopback host address, else 127.0.0.1
 	TLSSANs          []string
-	ServiceCIDR      string
-	NodePortRange    string // "30000-32767"
-	TokenFile        string
-	WriteKubeconfig  string
-	EtcdEndpoints    []string
-	EtcdCAFile       string
-	EtcdCertFile     string
-	EtcdKeyFile      string
-	Version          version.Info
-	Logger           *slog.Logger
+	// KubeletCA, when set, is a PEM bundle that kubelet serving
+	// certificates must chain to; unset, as upstream without
+	// --kubelet-certificate-authority, they are not verified (kubelets
+	// serve self-signed certificates).
+	KubeletCA       string
+	ServiceCIDR     string
+	NodePortRange   string // "30000-32767"
+	TokenFile       string
+	WriteKubeconfig string
+	EtcdEndpoints   []string
+	EtcdCAFile      string
+	EtcdCertFile    string
+	EtcdKeyFile     string
+	Version         version.Info
+	Logger          *slog.Logger
 	// Controllers selects the control loops as upstream's --controllers
 	// ("*", "-name", "name"); LeaderElect guards them with a Lease.
 	Controllers []string

@@ -37,10 +37,16 @@ func RunPrefix(base string) string {
 // Create makes a new namespace named name and mounts it under Dir. The
 // calling goroutine's namespace is not changed.
 func Create(name string) (*NS, error) {
-	if err := os.MkdirAll(Dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create %s: %w", Dir, err)
+	return CreateIn(Dir, name)
+}
+
+// CreateIn makes a new namespace mounted at dir/name (the kubelet keeps
+// its pods' namespaces in its own directory).
+func CreateIn(dir, name string) (*NS, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
-	path := filepath.Join(Dir, name)
+	path := filepath.Join(dir, name)
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDONLY, 0o444)
 	if err != nil {
 		return nil, fmt.Errorf("create namespace file %s: %w", path, err)
