@@ -13,9 +13,11 @@ DEB_PACKAGES := ca-certificates iproute2 procps iptables nftables iperf3 util-li
 PURE_PKGS := ./controlplane/catalog/... ./controlplane/registry/... ./ipam/... \
 	./controlplane/apiserver/tables/... ./controlplane/apiserver/authn/... ./controlplane/pki/... \
 	./controlplane/apiserver/objectstore/... ./cni/plugin/... ./cni/netd/... ./proxy/... \
-	./controlplane/scheduler/... ./controlplane/controllers/...
+	./controlplane/scheduler/... ./controlplane/controllers/... ./controlplane/kubelet \
+	./controlplane/kubelet/podenv/... ./controlplane/kubelet/prober/... ./controlplane/kubelet/volumes/... \
+	./controlplane/kubelet/server/crilog/... ./netexec/...
 
-.PHONY: all build deps test unit race e2e lint run bench clean fmt
+.PHONY: all build deps test unit race e2e lint run stop bench clean fmt
 
 all: build
 
@@ -50,6 +52,9 @@ test: deps lint unit race e2e
 
 run: deps build
 	@hack/run.sh
+
+stop: build
+	bin/rudder lab down --dir $${RUDDER_LAB_DIR:-$(CURDIR)/rudder-lab}
 
 bench: deps build
 	@hack/bench.sh

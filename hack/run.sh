@@ -1,36 +1,40 @@
 #!/usr/bin/env bash
-# make run: starts rudder's control plane and shows the real kubectl using it.
-# The server keeps running until Ctrl-C (RUDDER_RUN_ONCE=1: stop after the demo).
+# make run: brings up a 3-node lab cluster (network namespaces on this
+# machine) and shows it working: a netexec Deployment behind a Service,
+# answered through the ClusterIP from a pod on another node.
+# RUDDER_RUN_ONCE=1 takes the lab down again at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DATA=${RUDDER_DATA_DIR:-/var/lib/rudder/server}
-PORT=${RUDDER_PORT:-6443}
-KUBECONFIG_OUT=${RUDDER_KUBECONFIG:-$DATA/admin.kubeconfig}
-LOG=$DATA/server.log
-mkdir -p "$DATA"
-
-bin/rudder server --data-dir "$DATA" --secure-port "$PORT" --write-kubeconfig "$KUBECONFIG_OUT" >"$LOG" 2>&1 &
-PID=$!
-trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null || true' EXIT
-printf 'starting rudder server (pid %d, log %s) ' "$PID" "$LOG"
-for i in $(seq 1 100); do
-  if [[ -s $KUBECONFIG_OUT ]] && kubectl --kubeconfig "$KUBECONFIG_OUT" get --raw /readyz >/dev/null 2>&1; then break; fi
-  kill -0 $PID 2>/dev/null || { echo; echo "server exited:"; tail -20 "$LOG"; exit 1; }
-  printf '.'; sleep 0.2
-done
-echo " ready"
-export KUBECONFIG=$KUBECONFIG_OUT
+DIR=${RUDDER_LAB_DIR:-$PWD/rudder-lab}
+NODES=${RUDDER_LAB_NODES:-3}
+if [[ -f $DIR/state.json ]]; then
+  echo "a lab is already up in $DIR; taking it down first"
+  bin/rudder lab down --dir "$DIR"
+fi
+bin/rudder lab up --nodes "$NODES" --dir "$DIR" ${RUDDER_LAB_ARGS:-}
+export KUBECONFIG=$DIR/kubeconfig
+if [[ ${RUDDER_RUN_ONCE:-0} == 1 ]]; then trap 'bin/rudder lab down --dir "$DIR" >/dev/null' EXIT; fi
 run() { echo; echo "\$ $*"; "$@"; }
-run kubectl version
-run kubectl get namespaces
-run kubectl get services -A -o wide
-run kubectl apply -f hack/demo.yaml
-run kubectl get deployments,services,configmaps -n demo -o wide
-run kubectl scale deployment web -n demo --replicas=3
-run kubectl get deployment web -n demo -o jsonpath='{.spec.replicas}{"\n"}'
-run kubectl api-resources
+run kubectl get nodes -o wide
+run kubectl apply -f examples/netexec.yaml
+run kubectl -n demo rollout status deployment/web --timeout=60s
+run kubectl -n demo get pods -o wide
+last=$(kubectl get nodes -o jsonpath='{.items[-1:].metadata.name}')
 echo
-echo "rudder server is running: export KUBECONFIG=$KUBECONFIG_OUT"
-if [[ ${RUDDER_RUN_ONCE:-0} == 1 ]]; then exit 0; fi
-echo "Ctrl-C stops it."
-wait $PID
+echo "# a client pod on $last asks the Service web (its ClusterIP, from the"
+echo "# WEB_SERVICE_HOST variable the kubelet sets) for the name of the pod that answers:"
+run kubectl -n demo run client --image=busybox --restart=Never \
+  --overrides="{\"apiVersion\":\"v1\",\"spec\":{\"nodeName\":\"$last\"}}" -- \
+  sh -c 'for i in 1 2 3 4 5 6 7 8 9; do echo "request $i -> served by $(wget -q -O - http://$WEB_SERVICE_HOST/hostname)"; done'
+kubectl -n demo wait --for=jsonpath='{.status.phase}'=Succeeded pod/client --timeout=60s >/dev/null
+run kubectl -n demo logs client
+cat <<MSG
+
+The lab is running: export KUBECONFIG=$KUBECONFIG
+Try next:
+  kubectl get pods -A -o wide
+  kubectl -n demo exec deploy/web -- rudder netexec --help
+  kubectl create deployment nginx --image=nginx && kubectl expose deployment nginx --port=80 --type=NodePort
+  bin/rudder lab status --dir $DIR
+  make stop          # removes every namespace, link, process and file of the lab
+MSG

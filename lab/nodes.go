@@ -29,13 +29,15 @@ func (l *Lab) makeNodes(context.Context) error {
 	errs := make([]error, len(l.state.Nodes))
 	var wg sync.WaitGroup
 	for i, n := range l.state.Nodes {
-		wg.Go(func() { errs[i] = makeNode(n, l.state.Bridge, netip.PrefixFrom(plan.NodeIPs[i], plan.Prefix.Bits())) })
+		wg.Go(func() {
+			errs[i] = makeNode(n, l.state.Bridge, netip.PrefixFrom(plan.NodeIPs[i], plan.Prefix.Bits()), plan.Server)
+		})
 	}
 	wg.Wait()
 	return errors.Join(errs...)
 }
 
-func makeNode(n NodeState, bridge string, addr netip.Prefix) error {
+func makeNode(n NodeState, bridge string, addr netip.Prefix, gw netip.Addr) error {
 	for _, d := range []string{"data", "cni/net.d", "cni/bin", "netns"} {
 		if err := mkdirAll(filepath.Join(n.Dir, d)); err != nil {
 			return err
@@ -45,7 +47,7 @@ func makeNode(n NodeState, bridge string, addr netip.Prefix) error {
 	if err != nil {
 		return fmt.Errorf("node %s: %w", n.Name, err)
 	}
-	if err := wireNode(ns, n.Link, bridge, addr); err != nil {
+	if err := wireNode(ns, n.Link, bridge, addr, gw); err != nil {
 		return fmt.Errorf("node %s: %w", n.Name, err)
 	}
 	return nil

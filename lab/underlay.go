@@ -112,8 +112,11 @@ func underlayFree(p netip.Prefix) error {
 }
 
 // wireNode joins node namespace ns to the bridge: veth in the root
-// namespace enslaved to the bridge, its peer eth0 inside ns with addr.
-func wireNode(ns *netns.NS, veth, bridge string, addr netip.Prefix) error {
+// namespace enslaved to the bridge, its peer eth0 inside ns with addr and
+// a default route via gw, the root namespace's address, as a real node has
+// one (connect() to a ClusterIP needs a route before the proxy's DNAT).
+// The root namespace does not forward, so nothing leaves the machine.
+func wireNode(ns *netns.NS, veth, bridge string, addr netip.Prefix, gw netip.Addr) error {
 	nsf, err := os.Open(ns.Path)
 	if err != nil {
 		return fmt.Errorf("open namespace %s: %w", ns.Path, err)
@@ -134,7 +137,7 @@ func wireNode(ns *netns.NS, veth, bridge string, addr netip.Prefix) error {
 		return fmt.Errorf("set %s up: %w", veth, err)
 	}
 	script := fmt.Sprintf("ip addr add %s dev eth0 && ip link set eth0 up && ip link set lo up && "+
-		"echo 1 > /proc/sys/net/ipv4/ip_forward", addr)
+		"ip route add default via %s dev eth0 && echo 1 > /proc/sys/net/ipv4/ip_forward", addr, gw)
 	if _, err := ns.Run("sh", "-c", script); err != nil {
 		return fmt.Errorf("configure node namespace %s: %w", ns.Name, err)
 	}

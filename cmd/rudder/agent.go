@@ -36,7 +36,7 @@ type agentFlags struct {
 	imageMap                          string
 	overlay, proxyMode, iptMode       string
 	clusterCIDR, clusterDNS, domain   string
-	kubeletPort, maxPods              int
+	kubeletPort, maxPods, leaseSecs   int
 	kubelet, netd, proxy              bool
 	metricsAddr                       string
 }
@@ -80,6 +80,7 @@ the same binary runs beside another CNI or another proxy.`,
 	f.StringVar(&fl.domain, "cluster-domain", "cluster.local", "cluster DNS domain")
 	f.IntVar(&fl.kubeletPort, "kubelet-port", 10250, "port of the kubelet's HTTPS API (logs, exec, port-forward)")
 	f.IntVar(&fl.maxPods, "max-pods", 110, "pods this node accepts")
+	f.IntVar(&fl.leaseSecs, "node-lease-duration-seconds", 40, "duration of the node's heartbeat Lease; renewed every quarter of it")
 	f.BoolVar(&fl.kubelet, "kubelet", true, "run the kubelet")
 	f.BoolVar(&fl.netd, "netd", true, "run the overlay daemon")
 	f.BoolVar(&fl.proxy, "proxy", true, "run the service proxy")

@@ -13,6 +13,7 @@ import (
 	goruntime "runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
@@ -42,7 +43,8 @@ func agentKubelet(fl *agentFlags, rc *rest.Config, client kubernetes.Interface, 
 		NodeName: fl.nodeName, NodeIPs: []string{fl.nodeIP}, Port: fl.kubeletPort,
 		Capacity: nodeCapacity(fl.maxPods, fl.dataDir), RootDir: root,
 		ClusterDNS: []string{fl.clusterDNS}, ClusterDomain: fl.domain,
-		Logger: slog.Default(),
+		LeaseDuration: time.Duration(fl.leaseSecs) * time.Second,
+		Logger:        slog.Default(),
 	}, kubelet.Deps{Client: client, Runtime: rt, Network: network})
 	if err != nil {
 		return agentPart{}, err

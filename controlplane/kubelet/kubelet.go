@@ -43,9 +43,10 @@ type Config struct {
 	ClusterDomain string
 	// ResolvConf is the node's resolver configuration (dnsPolicy Default).
 	ResolvConf string
-	// LeaseRenewInterval is how often the node Lease is renewed (10 s).
-	LeaseRenewInterval time.Duration
-	Logger             *slog.Logger
+	// LeaseDuration is the node Lease's duration (40 s); it is renewed
+	// every quarter of it, as upstream.
+	LeaseDuration time.Duration
+	Logger        *slog.Logger
 }
 
 // PodNetwork attaches pods to the cluster network (Network over CNI).
@@ -93,8 +94,8 @@ func New(cfg Config, deps Deps) (*Kubelet, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.LeaseRenewInterval == 0 {
-		cfg.LeaseRenewInterval = 10 * time.Second
+	if cfg.LeaseDuration <= 0 {
+		cfg.LeaseDuration = 40 * time.Second
 	}
 	if cfg.ClusterDomain == "" {
 		cfg.ClusterDomain = "cluster.local"

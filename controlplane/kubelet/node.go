@@ -154,7 +154,7 @@ func (k *Kubelet) renewLease(ctx context.Context) error {
 	l, err := leases.Get(ctx, k.cfg.NodeName, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		l = &coordv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: k.cfg.NodeName, Namespace: corev1.NamespaceNodeLease},
-			Spec: coordv1.LeaseSpec{HolderIdentity: ptr.To(k.cfg.NodeName), LeaseDurationSeconds: ptr.To(int32(40)), RenewTime: &now}}
+			Spec: coordv1.LeaseSpec{HolderIdentity: ptr.To(k.cfg.NodeName), LeaseDurationSeconds: ptr.To(int32(k.cfg.LeaseDuration / time.Second)), RenewTime: &now}}
 		if node, err := k.client.CoreV1().Nodes().Get(ctx, k.cfg.NodeName, metav1.GetOptions{}); err == nil {
 			l.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: node.Name, UID: node.UID}}
 		}
@@ -179,13 +179,13 @@ func wrapErr(what string, err error) error {
 
 // nodeLoop keeps the Lease and the status fresh: the network is checked
 // every half second until it is ready (so a new node turns Ready within
-// moments of its CNI configuration appearing), then every 10 s.
+// moments of its CNI configuration appearing), then at every renewal.
 func (k *Kubelet) nodeLoop(ctx context.Context) {
 	var lastLease, lastHeartbeat time.Time
 	for {
 		k.checkNetwork(ctx)
 		now := k.clock.Now()
-		if now.Sub(lastLease) >= k.cfg.LeaseRenewInterval {
+		if now.Sub(lastLease) >= k.cfg.LeaseDuration/4 {
 			if err := k.renewLease(ctx); err != nil {
 				k.log.Warn("lease renewal failed", "err", err)
 			} else {
@@ -198,7 +198,7 @@ func (k *Kubelet) nodeLoop(ctx context.Context) {
 		} else if force {
 			lastHeartbeat = now
 		}
-		wait := 10 * time.Second
+		wait := min(10*time.Second, k.cfg.LeaseDuration/4)
 		if ok, _ := k.readiness(); !ok {
 			wait = 500 * time.Millisecond
 		}
