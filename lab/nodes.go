@@ -189,14 +189,21 @@ func (l *Lab) notReady(ctx context.Context, nodes nodeLister) ([]string, error) 
 	return notReadyNodes(all, list.Items), nil
 }
 
-// notReadyNodes returns the names in want that are absent from nodes or
-// whose Ready condition is not True.
+// notReadyNodes returns the names in want that are absent from nodes,
+// whose Ready condition is not True, or that still carry the not-ready
+// or unreachable taints the node lifecycle controller removes shortly
+// after Ready (the scheduler would skip them).
 func notReadyNodes(want []string, nodes []corev1.Node) []string {
 	ready := map[string]bool{}
 	for _, n := range nodes {
 		for _, c := range n.Status.Conditions {
 			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
 				ready[n.Name] = true
+			}
+		}
+		for _, t := range n.Spec.Taints {
+			if t.Key == corev1.TaintNodeNotReady || t.Key == corev1.TaintNodeUnreachable {
+				ready[n.Name] = false
 			}
 		}
 	}

@@ -197,6 +197,11 @@ func TestNotReadyNodes(t *testing.T) {
 	if !slices.Equal(got, []string{"node-2", "node-3"}) {
 		t.Fatalf("not ready %v", got)
 	}
+	tainted := node("node-1", corev1.ConditionTrue)
+	tainted.Spec.Taints = []corev1.Taint{{Key: corev1.TaintNodeNotReady, Effect: corev1.TaintEffectNoSchedule}}
+	if got := notReadyNodes([]string{"node-1"}, []corev1.Node{tainted}); !slices.Equal(got, []string{"node-1"}) {
+		t.Fatalf("Ready but still tainted not-ready: %v", got)
+	}
 }
 
 func TestStateRoundTrip(t *testing.T) {

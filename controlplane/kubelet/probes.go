@@ -97,10 +97,10 @@ func (w *podWorker) applyProbes(pod *corev1.Pod) {
 			c := &pod.Spec.Containers[i]
 			switch u.Kind {
 			case prober.Readiness:
-				s.ready = ok && s.startupOK
-				if !ok {
+				if !ok && s.ready { // not for the initial "not ready yet"
 					w.k.recorder.Eventf(pod, corev1.EventTypeWarning, "Unhealthy", "Readiness probe failed: %s", oneLine(u.Message))
 				}
+				s.ready = ok && s.startupOK
 			case prober.Startup:
 				s.startupOK = ok
 				if ok && c.ReadinessProbe == nil {

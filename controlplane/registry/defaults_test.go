@@ -91,6 +91,13 @@ func TestDefaults(t *testing.T) {
 			want: &corev1.Secret{Type: corev1.SecretTypeOpaque},
 		},
 		{
+			name: "secret stringData merges into data and is not kept",
+			in: &corev1.Secret{Data: map[string][]byte{"a": []byte("old"), "b": []byte("keep")},
+				StringData: map[string]string{"a": "new", "c": "added"}},
+			want: &corev1.Secret{Type: corev1.SecretTypeOpaque,
+				Data: map[string][]byte{"a": []byte("new"), "b": []byte("keep"), "c": []byte("added")}},
+		},
+		{
 			name: "endpoints",
 			in:   &corev1.Endpoints{Subsets: []corev1.EndpointSubset{{Ports: []corev1.EndpointPort{{Port: 80}}}}},
 			want: &corev1.Endpoints{Subsets: []corev1.EndpointSubset{{Ports: []corev1.EndpointPort{{Port: 80, Protocol: corev1.ProtocolTCP}}}}},

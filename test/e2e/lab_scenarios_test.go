@@ -133,6 +133,8 @@ func manifestSpreads(e *labEnv) {
 		nodes[p.Node] = true
 	}
 	if len(nodes) != 3 {
+		e.t.Logf("nodes:\n%s\nevents:\n%s", e.k.ok("get", "nodes", "-o", `jsonpath={range .items[*]}{.metadata.name} {.spec.taints} {.status.conditions[?(@.type=="Ready")]}{"\n"}{end}`),
+			e.k.ok("get", "events", "-n", "e2e"))
 		e.t.Fatalf("3 replicas on %d nodes (%v), want one per node", len(nodes), nodes)
 	}
 }
