@@ -33,7 +33,7 @@ cat <<MSG
 The lab is running: export KUBECONFIG=$KUBECONFIG
 Try next:
   kubectl get pods -A -o wide
-  kubectl -n demo exec deploy/web -- rudder netexec --help
+  kubectl -n demo exec deploy/web -- hostname; kubectl -n demo logs deploy/web
   kubectl create deployment nginx --image=nginx && kubectl expose deployment nginx --port=80 --type=NodePort
   bin/rudder lab status --dir $DIR
   make stop          # removes every namespace, link, process and file of the lab
