@@ -39,6 +39,7 @@ type agentFlags struct {
 	kubeletPort, maxPods, leaseSecs   int
 	kubelet, netd, proxy              bool
 	metricsAddr                       string
+	capacity, nodeLabels              map[string]string
 }
 
 // newAgentCommand is `rudder agent`: the kubelet, netd and the service
@@ -80,6 +81,8 @@ the same binary runs beside another CNI or another proxy.`,
 	f.StringVar(&fl.domain, "cluster-domain", "cluster.local", "cluster DNS domain")
 	f.IntVar(&fl.kubeletPort, "kubelet-port", 10250, "port of the kubelet's HTTPS API (logs, exec, port-forward)")
 	f.IntVar(&fl.maxPods, "max-pods", 110, "pods this node accepts")
+	f.StringToStringVar(&fl.capacity, "capacity", nil, "override the capacity found on the machine, e.g. cpu=4,memory=8Gi,pods=50")
+	f.StringToStringVar(&fl.nodeLabels, "node-labels", nil, "labels to add when registering the node, e.g. topology.kubernetes.io/zone=a")
 	f.IntVar(&fl.leaseSecs, "node-lease-duration-seconds", 40, "duration of the node's heartbeat Lease; renewed every quarter of it")
 	f.BoolVar(&fl.kubelet, "kubelet", true, "run the kubelet")
 	f.BoolVar(&fl.netd, "netd", true, "run the overlay daemon")

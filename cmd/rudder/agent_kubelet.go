@@ -39,13 +39,17 @@ func agentKubelet(fl *agentFlags, rc *rest.Config, client kubernetes.Interface, 
 	if err != nil {
 		return agentPart{}, err
 	}
+	capacity, err := withCapacityOverrides(nodeCapacity(fl.maxPods, fl.dataDir), fl.capacity)
+	if err != nil {
+		return agentPart{}, err
+	}
 	k, err := kubelet.New(kubelet.Config{
 		NodeName: fl.nodeName, NodeIPs: []string{fl.nodeIP}, Port: fl.kubeletPort,
-		Capacity: nodeCapacity(fl.maxPods, fl.dataDir), RootDir: root,
+		Capacity: capacity, RootDir: root, NodeLabels: fl.nodeLabels,
 		ClusterDNS: []string{fl.clusterDNS}, ClusterDomain: fl.domain,
 		LeaseDuration: time.Duration(fl.leaseSecs) * time.Second,
 		Logger:        slog.Default(),
-	}, kubelet.Deps{Client: client, Runtime: rt, Network: network})
+	}, kubelet.Deps{Client: client, Runtime: rt, Network: network, Registerer: reg})
 	if err != nil {
 		return agentPart{}, err
 	}
@@ -188,4 +192,16 @@ func newAgentRuntime(fl *agentFlags, root string) (kubelet.Runtime, error) {
 		return nil, err
 	}
 	return kubelet.ProcessRuntime{R: r}, nil
+}
+
+// withCapacityOverrides applies --capacity to what the machine offers.
+func withCapacityOverrides(rl corev1.ResourceList, over map[string]string) (corev1.ResourceList, error) {
+	for name, v := range over {
+		q, err := resource.ParseQuantity(v)
+		if err != nil {
+			return nil, fmt.Errorf("--capacity %s=%s: %w", name, v, err)
+		}
+		rl[corev1.ResourceName(name)] = q
+	}
+	return rl, nil
 }

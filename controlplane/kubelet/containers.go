@@ -86,6 +86,7 @@ func (w *podWorker) start(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 	spec, err := w.containerSpec(pod, c, s)
 	if err != nil {
 		s.waitReason, s.waitMessage = "CreateContainerConfigError", err.Error()
+		w.k.metrics.startErrors.WithLabelValues("CreateContainerConfigError").Inc()
 		w.k.recorder.Eventf(pod, corev1.EventTypeWarning, "Failed", "Error: %v", err)
 		w.retryStart(s, 10*time.Second)
 		return
@@ -99,17 +100,20 @@ func (w *podWorker) start(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 			reason = "ImagePullBackOff"
 		}
 		s.waitReason, s.waitMessage = reason, imgErr.Message
+		w.k.metrics.startErrors.WithLabelValues(reason).Inc()
 		w.k.recorder.Eventf(pod, corev1.EventTypeWarning, "Failed", "Failed to pull image %q: %s", c.Image, imgErr.Message)
 		w.retryStart(s, 10*time.Second)
 		return
 	case err != nil:
 		s.waitReason, s.waitMessage = "RunContainerError", err.Error()
+		w.k.metrics.startErrors.WithLabelValues("RunContainerError").Inc()
 		w.k.recorder.Eventf(pod, corev1.EventTypeWarning, "Failed", "Error: %v", err)
 		w.retryStart(s, restartDelay(max(s.crashes, 1)))
 		s.crashes++
 		return
 	}
 	s.cur, s.id, s.instances = ctr, ctr.ID(), s.instances+1
+	w.k.metrics.startedContainers.Inc()
 	w.live.set(c.Name, ctr, w.k.rt.LogPath(pod.Namespace, pod.Name, string(pod.UID), c.Name, spec.RestartCount))
 	s.waitReason, s.waitMessage = "", ""
 	s.startupOK = c.StartupProbe == nil

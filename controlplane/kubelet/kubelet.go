@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -63,6 +64,8 @@ type Deps struct {
 	Runtime Runtime
 	Network PodNetwork
 	Clock   clock.WithTicker // nil: the real clock
+	// Registerer receives the kubelet's metrics (nil: not registered).
+	Registerer prometheus.Registerer
 }
 
 // Kubelet runs the pods bound to one node.
@@ -75,6 +78,7 @@ type Kubelet struct {
 	log      *slog.Logger
 	recorder record.EventRecorder
 	probes   *prober.Manager
+	metrics  *metrics
 
 	pods     corelisters.PodLister
 	services corelisters.ServiceLister
@@ -113,6 +117,7 @@ func New(cfg Config, deps Deps) (*Kubelet, error) {
 	k := &Kubelet{cfg: cfg, client: deps.Client, rt: deps.Runtime, net: deps.Network, clock: clk,
 		log: cfg.Logger.With("component", "kubelet"), workers: map[types.UID]*podWorker{},
 		netErr: errors.New("network not checked yet")}
+	k.metrics = newMetrics(deps.Registerer, k)
 	var err error
 	if k.probes, err = k.newProbeManager(); err != nil {
 		return nil, err

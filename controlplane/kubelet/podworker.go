@@ -44,6 +44,7 @@ type podWorker struct {
 	failed     string // why the pod failed for good (restartPolicy Never)
 	startTime  time.Time
 	adopted    bool
+	allStarted bool // pod start latency observed
 	sent       *corev1.PodStatus
 	sentRV     string
 	next       time.Time                  // earliest pending timer (backoff, probes)
@@ -93,7 +94,10 @@ func (w *podWorker) run() {
 		}
 		w.next = time.Time{}
 		pod := w.k.pod(w.ns, w.name, w.uid)
-		if done := w.sync(ctx, pod); done {
+		began := time.Now()
+		done := w.sync(ctx, pod)
+		w.k.metrics.podWorker.Observe(time.Since(began).Seconds())
+		if done {
 			return
 		}
 		wait := resyncPeriod
@@ -136,6 +140,7 @@ func (w *podWorker) sync(ctx context.Context, pod *corev1.Pod) bool {
 	}
 	w.updateStatus(ctx)
 	w.publishView()
+	w.observeStart(pod)
 	return false
 }
 
@@ -295,4 +300,21 @@ func olderRV(a, b string) bool {
 	x, err1 := strconv.ParseUint(a, 10, 64)
 	y, err2 := strconv.ParseUint(b, 10, 64)
 	return err1 == nil && err2 == nil && x < y
+}
+
+// observeStart records the pod's start latency once all its containers
+// run for the first time.
+func (w *podWorker) observeStart(pod *corev1.Pod) {
+	if w.allStarted || !w.initDone {
+		return
+	}
+	for _, s := range w.ctrs {
+		if !s.running() {
+			return
+		}
+	}
+	w.allStarted = true
+	if !w.adopted || len(pod.Status.ContainerStatuses) == 0 || w.sent != nil {
+		w.k.metrics.podStart.Observe(w.k.clock.Since(pod.CreationTimestamp.Time).Seconds())
+	}
 }

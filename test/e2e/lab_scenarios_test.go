@@ -351,4 +351,16 @@ func agentKilled(e *labEnv) {
 		}
 		return nil
 	})
+	// The new agent takes the node's pods over: their containers run
+	// again (restarted: a process runtime cannot adopt processes) and
+	// they are ready endpoints again.
+	eventually(e.t, "pods of "+victim+" ready again", 30*time.Second, func() error {
+		for _, p := range e.pods("e2e", "app=web") {
+			if p.Node == victim && !p.Ready {
+				return fmt.Errorf("%s not ready", p.Name)
+			}
+		}
+		return nil
+	})
+	e.k.ok("scale", "-n", "e2e", "deployment/web", "--replicas=3")
 }
