@@ -65,7 +65,7 @@ func (w *podWorker) startOrBackoff(ctx context.Context, pod *corev1.Pod, c *core
 		s.notBefore = t.finishedAt.Add(restartDelay(s.crashes))
 		s.last = t
 		s.cur = nil
-		s.restarts++
+		s.restartPending = true
 		s.crashes++
 		s.stopping = false
 	}
@@ -113,6 +113,10 @@ func (w *podWorker) start(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 		return
 	}
 	s.cur, s.id, s.instances = ctr, ctr.ID(), s.instances+1
+	if s.restartPending { // restartCount counts started restarts, as upstream
+		s.restarts++
+		s.restartPending = false
+	}
 	w.k.metrics.startedContainers.Inc()
 	w.live.set(c.Name, ctr, w.k.rt.LogPath(pod.Namespace, pod.Name, string(pod.UID), c.Name, spec.RestartCount))
 	s.waitReason, s.waitMessage = "", ""

@@ -35,6 +35,9 @@ type ctrState struct {
 	// stopping is set while the kubelet itself is ending the instance
 	// (liveness failure, pod deletion), so its exit is not a crash.
 	stopping bool
+	// restartPending is set when an ended instance is to be followed by
+	// a new one; restarts grows when that one starts.
+	restartPending bool
 	// crashes counts consecutive restarts for CrashLoopBackOff; an
 	// instance that ran for 10 min resets it.
 	crashes int

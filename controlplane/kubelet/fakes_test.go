@@ -259,6 +259,7 @@ func (n *fakeNetwork) teardownCount() int {
 type harness struct {
 	t      *testing.T
 	ctx    context.Context
+	cancel context.CancelFunc
 	clock  *clocktesting.FakeClock
 	client *fake.Clientset
 	rt     *fakeRuntime
@@ -275,7 +276,7 @@ func newHarness(t *testing.T, withNet bool) *harness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	h := &harness{t: t, ctx: ctx, clock: clocktesting.NewFakeClock(testStart), client: fake.NewClientset(),
+	h := &harness{t: t, ctx: ctx, cancel: cancel, clock: clocktesting.NewFakeClock(testStart), client: fake.NewClientset(),
 		rec: record.NewFakeRecorder(10000)}
 	h.rt = newFakeRuntime(h.clock)
 	dir := t.TempDir()

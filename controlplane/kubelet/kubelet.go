@@ -86,8 +86,12 @@ type Kubelet struct {
 	mu      sync.Mutex
 	netErr  error
 	workers map[types.UID]*podWorker
-	wg      sync.WaitGroup
-	ctx     context.Context // Run's, for the pod workers
+	// finished are pods whose worker completed their deletion; events
+	// about them until their Delete start no new worker.
+	finished map[types.UID]bool
+	stopping bool
+	wg       sync.WaitGroup
+	ctx      context.Context // Run's, for the pod workers
 }
 
 // New checks the configuration and returns a kubelet; Run starts it.
@@ -116,7 +120,10 @@ func New(cfg Config, deps Deps) (*Kubelet, error) {
 	}
 	k := &Kubelet{cfg: cfg, client: deps.Client, rt: deps.Runtime, net: deps.Network, clock: clk,
 		log: cfg.Logger.With("component", "kubelet"), workers: map[types.UID]*podWorker{},
-		netErr: errors.New("network not checked yet")}
+		finished: map[types.UID]bool{}}
+	if deps.Network != nil {
+		k.netErr = errors.New("network not checked yet")
+	}
 	k.metrics = newMetrics(deps.Registerer, k)
 	var err error
 	if k.probes, err = k.newProbeManager(); err != nil {
@@ -164,6 +171,11 @@ func (k *Kubelet) Run(ctx context.Context) error {
 
 	go k.nodeLoop(ctx)
 	<-ctx.Done()
+	k.mu.Lock()
+	k.stopping = true
+	k.mu.Unlock()
+	podInf.Shutdown()
+	svcInf.Shutdown()
 	k.wg.Wait()
 	k.probes.Stop()
 	return nil
@@ -178,18 +190,35 @@ func (k *Kubelet) dispatch(o any) {
 	if !ok {
 		return
 	}
+	_, deleted := o.(cache.DeletedFinalStateUnknown)
+	if !deleted {
+		cur, err := k.pods.Pods(pod.Namespace).Get(pod.Name)
+		deleted = err != nil || cur.UID != pod.UID
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if k.finished[pod.UID] {
+		if deleted {
+			delete(k.finished, pod.UID)
+		}
+		return
+	}
 	w := k.workers[pod.UID]
 	if w == nil {
+		if k.stopping {
+			return
+		}
 		w = newPodWorker(k, pod)
 		k.workers[pod.UID] = w
 		k.wg.Add(1)
 		go func() {
 			defer k.wg.Done()
-			w.run()
+			done := w.run()
 			k.mu.Lock()
 			delete(k.workers, pod.UID)
+			if done {
+				k.finished[pod.UID] = true
+			}
 			k.mu.Unlock()
 		}()
 	}

@@ -7,8 +7,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 )
 
 func (h *harness) node() *corev1.Node {
@@ -161,7 +163,7 @@ func TestNodeLoopTurnsReady(t *testing.T) {
 		defer close(done)
 		h.k.nodeLoop(h.ctx)
 	}()
-	t.Cleanup(func() { <-done })
+	t.Cleanup(func() { h.cancel(); <-done })
 	waitFor(t, "lease", func() bool {
 		_, err := h.client.CoordinationV1().Leases(corev1.NamespaceNodeLease).Get(h.ctx, "node1", metav1.GetOptions{})
 		return err == nil
@@ -178,7 +180,6 @@ func TestNodeLoopTurnsReady(t *testing.T) {
 // TestNodeReadyWithoutPodNetwork: with Deps.Network nil (host-network
 // only node) nothing can ever clear the initial "not checked" error.
 func TestNodeReadyWithoutPodNetwork(t *testing.T) {
-	t.Skip("bug: kubelet.go New sets netErr \"network not checked yet\" and node.go checkNetwork returns early when k.net == nil, so a kubelet without a PodNetwork reports Ready=False forever")
 	h := newHarness(t, false)
 	h.k.checkNetwork(h.ctx)
 	if ok, msg := h.k.readiness(); !ok {
@@ -196,4 +197,80 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// TestRunSmoke runs the whole kubelet over the fake API: it registers the
+// node, starts a bound pod and reports it Running. Deletion is covered by
+// TestDeletionRunsPreStopThenStops (see TestRunShutdownAfterDeletion).
+func TestRunSmoke(t *testing.T) {
+	h := newHarness(t, true)
+	h.k.recorder, h.k.ctx = nil, nil // Run sets them
+	done := make(chan error, 1)
+	go func() { done <- h.k.Run(h.ctx) }()
+	t.Cleanup(func() {
+		// Let pending informer notifications reach their workers before
+		// the kubelet stops (see TestRunShutdownAfterDeletion).
+		time.Sleep(100 * time.Millisecond)
+		h.cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	waitFor(t, "node registration", func() bool {
+		_, err := h.client.CoreV1().Nodes().Get(h.ctx, "node1", metav1.GetOptions{})
+		return err == nil
+	})
+	pod := testPod("smoke", corev1.RestartPolicyAlways, ctr("app"))
+	if _, err := h.client.CoreV1().Pods("default").Create(h.ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "pod Running", func() bool {
+		p, err := h.client.CoreV1().Pods("default").Get(h.ctx, "smoke", metav1.GetOptions{})
+		return err == nil && p.Status.Phase == corev1.PodRunning && podCond(p.Status, corev1.PodReady) == corev1.ConditionTrue
+	})
+	if err := h.k.Lookup("default", "smoke", "app"); err != nil {
+		t.Errorf("Lookup: %v", err)
+	}
+	if running, err := h.k.Running("default", "smoke", "app"); err != nil || !running {
+		t.Errorf("Running = %v, %v", running, err)
+	}
+	if c := nodeReady(h.node()); c == nil || c.Status != corev1.ConditionTrue {
+		t.Errorf("node Ready %+v", c)
+	}
+	waitFor(t, "informer caught up", func() bool {
+		cached, err := h.k.pods.Pods("default").Get("smoke")
+		api := h.apiPod("default", "smoke")
+		return err == nil && equality.Semantic.DeepEqual(cached.Status, api.Status)
+	})
+}
+
+// TestRunShutdownAfterDeletion deletes a pod and stops the kubelet: the
+// informer's delete event, arriving after the pod's worker has ended,
+// starts a new worker (wg.Add from zero) concurrently with Run's
+// wg.Wait.
+func TestRunShutdownAfterDeletion(t *testing.T) {
+	h := newHarness(t, true)
+	h.k.recorder, h.k.ctx = nil, nil
+	done := make(chan error, 1)
+	go func() { done <- h.k.Run(h.ctx) }()
+	t.Cleanup(func() {
+		h.cancel()
+		<-done
+	})
+	pod := testPod("gone", corev1.RestartPolicyAlways, ctr("app"))
+	if _, err := h.client.CoreV1().Pods("default").Create(h.ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "container start", func() bool { return h.rt.latest("app") != nil })
+	p := h.apiPod("default", "gone")
+	p.DeletionTimestamp = &metav1.Time{Time: h.clock.Now()}
+	p.DeletionGracePeriodSeconds = ptr.To(int64(30))
+	if _, err := h.client.CoreV1().Pods("default").Update(h.ctx, p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "pod removed from the API", func() bool {
+		_, err := h.client.CoreV1().Pods("default").Get(h.ctx, "gone", metav1.GetOptions{})
+		return err != nil
+	})
+	waitFor(t, "worker gone", func() bool { return h.k.Lookup("default", "gone", "") != nil })
 }

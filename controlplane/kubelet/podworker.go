@@ -81,14 +81,15 @@ func (w *podWorker) wakeAt(t time.Time) {
 	}
 }
 
-func (w *podWorker) run() {
+// run syncs the pod until it is gone (true) or the kubelet stops (false).
+func (w *podWorker) run() bool {
 	ctx := w.k.ctx
 	timer := w.k.clock.NewTimer(resyncPeriod)
 	defer timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return false
 		case <-w.wake:
 		case <-timer.C():
 		}
@@ -98,7 +99,7 @@ func (w *podWorker) run() {
 		done := w.sync(ctx, pod)
 		w.k.metrics.podWorker.Observe(time.Since(began).Seconds())
 		if done {
-			return
+			return true
 		}
 		wait := resyncPeriod
 		if !w.next.IsZero() {
@@ -156,6 +157,9 @@ func (w *podWorker) adopt() {
 		for _, s := range w.ctrs {
 			if s.name == cs.Name {
 				s.restarts, s.instances = int(cs.RestartCount), int(cs.RestartCount)
+				// The instance the old kubelet ran ends here: the next
+				// one is a restart.
+				s.restartPending = cs.State.Running != nil || cs.State.Terminated != nil
 			}
 		}
 	}

@@ -105,7 +105,7 @@ func TestCrashLoopBackOff(t *testing.T) {
 	h.rt.exit(t, "app", 2)
 	h.sync(w)
 	assertBackoff(t, h, w, "10s", 2)
-	h.clock.Step(9*time.Second - time.Millisecond)
+	h.clock.Step(10*time.Second - time.Millisecond)
 	h.sync(w)
 	if n := len(h.rt.started()); n != 2 {
 		t.Fatalf("restarted before the 10 s back-off passed (%d starts)", n)
@@ -158,7 +158,6 @@ func assertBackoff(t *testing.T, h *harness, w *podWorker, delay string, exitCod
 // container waits in CrashLoopBackOff: upstream counts restarts done
 // (the waiting container shows the count of its last instance).
 func TestRestartCountDuringBackOff(t *testing.T) {
-	t.Skip("bug: containers.go startOrBackoff increments restarts when the restart is scheduled, so restartCount runs one ahead while in CrashLoopBackOff (upstream: kubectl shows `CrashLoopBackOff 1` after the second exit)")
 	h := newHarness(t, true)
 	w := h.worker(testPod("crash", corev1.RestartPolicyAlways, ctr("app")))
 	h.sync(w)
@@ -614,5 +613,52 @@ func TestAdoptKeepsRestartCount(t *testing.T) {
 	}
 	if cs := ctrStatus(t, h.status(w).ContainerStatuses, "app"); cs.RestartCount != 4 {
 		t.Errorf("restartCount %d, want 4", cs.RestartCount)
+	}
+}
+
+// TestStatusFieldsOfOthersNoRepatch: status fields the kubelet does not
+// own (set by the scheduler or an evicting controller) must not make
+// every sync send the status again.
+func TestStatusFieldsOfOthersNoRepatch(t *testing.T) {
+	cases := []struct {
+		name string
+		set  func(*corev1.PodStatus)
+	}{
+		{"nominatedNodeName", func(s *corev1.PodStatus) { s.NominatedNodeName = "node1" }},
+		{"message", func(s *corev1.PodStatus) { s.Message = "set by someone else" }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, true)
+			pod := testPod("other", corev1.RestartPolicyAlways, ctr("app"))
+			tc.set(&pod.Status)
+			w := h.worker(pod)
+			h.sync(w)
+			h.sync(w)
+			h.sync(w)
+			if n := h.statusPatches(); n != 1 {
+				t.Fatalf("%s kept by the API makes every sync patch again: %d patches in 3 syncs", tc.name, n)
+			}
+		})
+	}
+}
+
+func TestBackoffResetsAfterLongRun(t *testing.T) {
+	h := newHarness(t, true)
+	w := h.worker(testPod("long", corev1.RestartPolicyAlways, ctr("app")))
+	h.sync(w)
+	for range 2 { // two quick crashes: the next restart would wait 10 s
+		h.rt.exit(t, "app", 1)
+		h.clock.Step(10 * time.Second)
+		h.sync(w)
+	}
+	if n := len(h.rt.started()); n != 3 {
+		t.Fatalf("%d starts, want 3", n)
+	}
+	h.clock.Step(10 * time.Minute) // a long, healthy run
+	h.rt.exit(t, "app", 1)
+	h.sync(w)
+	if n := len(h.rt.started()); n != 4 {
+		t.Errorf("%d starts: a container that ran 10 min was not restarted at once", n)
 	}
 }

@@ -24,11 +24,14 @@ type observed struct {
 // it observed, with transition times kept from the previous status.
 func podStatus(o observed) corev1.PodStatus {
 	prev := o.pod.Status
-	st := corev1.PodStatus{
-		QOSClass:  prev.QOSClass,
-		StartTime: prev.StartTime,
-		Message:   o.failMessage,
+	// Fields the kubelet does not own (nominatedNodeName, resize, …) are
+	// kept as the API holds them.
+	st := *prev.DeepCopy()
+	if o.failMessage != "" {
+		st.Message = o.failMessage
 	}
+	st.HostIP, st.HostIPs, st.PodIP, st.PodIPs = "", nil, "", nil
+	st.InitContainerStatuses, st.ContainerStatuses = nil, nil
 	if st.StartTime == nil && !o.startTime.IsZero() {
 		t := metav1.NewTime(o.startTime)
 		st.StartTime = &t

@@ -22,7 +22,7 @@ func (w *podWorker) terminate(ctx context.Context, grace time.Duration) {
 	stop := func(s *ctrState, c *corev1.Container) {
 		defer wg.Done()
 		if c != nil && c.Lifecycle != nil && c.Lifecycle.PreStop != nil && grace > 0 {
-			hctx, cancel := context.WithDeadline(ctx, deadline)
+			hctx, cancel := context.WithTimeout(ctx, grace)
 			if err := w.runHook(hctx, w.pod, c, s, c.Lifecycle.PreStop, grace); err != nil {
 				w.k.log.Info("preStop hook failed", "pod", w.key(), "container", c.Name, "err", err)
 			}
