@@ -17,7 +17,10 @@ import (
 type Config struct {
 	Server, Client *netns.NS
 	ServerIP       string
-	Port           int           // default 5201
+	Port           int           // the server listens here; default 5201
+	// ClientPort is the port the client dials (a NodePort in front of
+	// Port); default Port.
+	ClientPort int
 	Duration       time.Duration // default 5s
 	// ServerCPU and ClientCPU pin the two ends (-A); negative: not pinned.
 	ServerCPU, ClientCPU int
@@ -71,7 +74,10 @@ func Stream(ctx context.Context, cfg Config) (Result, error) {
 	if err := waitListening(ctx, cfg); err != nil {
 		return Result{}, err
 	}
-	cargs := []string{"-c", cfg.ServerIP, "-p", strconv.Itoa(cfg.Port), "-J", "-t", strconv.Itoa(int(cfg.Duration.Seconds()))}
+	if cfg.ClientPort == 0 {
+		cfg.ClientPort = cfg.Port
+	}
+	cargs := []string{"-c", cfg.ServerIP, "-p", strconv.Itoa(cfg.ClientPort), "-J", "-t", strconv.Itoa(max(1, int(cfg.Duration.Seconds())))}
 	if cfg.ClientCPU >= 0 {
 		cargs = append(cargs, "-A", strconv.Itoa(cfg.ClientCPU))
 	}
