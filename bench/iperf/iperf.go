@@ -17,11 +17,11 @@ import (
 type Config struct {
 	Server, Client *netns.NS
 	ServerIP       string
-	Port           int           // the server listens here; default 5201
+	Port           int // the server listens here; default 5201
 	// ClientPort is the port the client dials (a NodePort in front of
 	// Port); default Port.
 	ClientPort int
-	Duration       time.Duration // default 5s
+	Duration   time.Duration // default 5s
 	// ServerCPU and ClientCPU pin the two ends (-A); negative: not pinned.
 	ServerCPU, ClientCPU int
 }
