@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# make bench: runs the benchmarks (not part of CI) and writes a report to
-# bench/results/<date>/REPORT.md with the raw `go test -bench` output next
-# to it.
+# make bench: runs `rudder bench` (every packet path against the raw veth
+# limit, with charts), then the component benchmarks of the other issues
+# (storage, apiserver, scheduler, CNI, proxy backends in process), and
+# gathers everything into bench/results/<date>/REPORT.md, with results.json
+# and the raw `go test -bench` output next to it. Not part of CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${BENCH_OUT:-bench/results/$(date +%Y-%m-%d)}
 mkdir -p "$OUT"
 RAW=$OUT/go-bench.txt
 : >"$RAW"
+bin/rudder bench --out "$OUT" ${BENCH_ARGS:-}
 step() { printf '\r\033[K[bench] %s' "$*"; }
 step "storage: creates/s with 8 writers (bbolt, etcd)"
 go test -run '^$' -bench 'CreateParallel' -benchtime 10000x ./controlplane/storage/... >>"$RAW" 2>&1
@@ -17,15 +20,14 @@ step "scheduler: 5,000 nodes, 10,000 pending pods against the real apiserver cod
 go test -run '^$' -bench 'ScheduleAPIServer' -benchtime 1x -timeout 20m ./controlplane/scheduler/ 2>/dev/null | grep -E '^(Benchmark|pkg:|ok|FAIL)' >>"$RAW"
 step "CNI: ADD and DEL latency through libcni (300 pods)"
 go test -run '^$' -bench 'AddDel' -benchtime 300x ./cni/plugin/ >>"$RAW" 2>&1
-step "packet path: iperf3 raw veth, pod↔pod same node, vxlan, host-gw (3 runs × 5 s each)"
-go test -run '^$' -bench 'PodThroughput' -benchtime 1x -timeout 20m ./bench/packetpath/ 2>/dev/null | grep -E '^(Benchmark|pkg:|ok|FAIL)' >>"$RAW"
 step "service proxy: sync times at 10/1k/10k services, CRR through a ClusterIP, ClusterIP stream vs direct"
 go test -run '^$' -bench . -benchtime 1x -timeout 20m ./bench/proxypath/ 2>/dev/null | grep -E '^(Benchmark|pkg:|ok|FAIL)' >>"$RAW"
 printf '\r\033[K'
 {
-  echo "# rudder benchmarks, $(date -u +%Y-%m-%dT%H:%MZ)"
   echo
-  echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, kernel $(uname -r)"
+  echo "# Component benchmarks"
+  echo
+  echo "Run by \`make bench\` after \`rudder bench\`, $(date -u +%Y-%m-%dT%H:%MZ), same machine."
   echo
   echo "## API server (bin/rudder server as a process, client-go, 8 workers, 10,000 pods)"
   echo
@@ -44,18 +46,6 @@ printf '\r\033[K'
   echo "## Scheduler (5,000 nodes, 10,000 pending pods, in process against the real apiserver code over HTTP)"
   echo
   echo "$(metric pods/s) pods/s (aim ≥ 1,000)."
-  echo
-  echo "## Packet path (iperf3 TCP stream, client and server pinned to CPUs 1 and 0, median of 3 runs)"
-  echo
-  echo "| path | Gbit/s | ratio to raw veth |"
-  echo "| --- | --- | --- |"
-  line=$(grep -E '^BenchmarkPodThroughput' "$RAW" || true)
-  metric() { echo "$line" | grep -oE "[0-9.]+ $1" | cut -d' ' -f1; }
-  echo "| raw veth pair (baseline) | $(metric raw-veth-Gbit/s) | 1 |"
-  echo "| hand-built VXLAN over one veth (no bridges, no pods) | $(metric hand-vxlan-Gbit/s) | $(metric hand-vxlan-ratio) |"
-  for p in same-node vxlan host-gw; do
-    echo "| pod↔pod $p | $(metric $p-Gbit/s) | $(metric $p-ratio) |"
-  done
   echo
   echo "## CNI plugin (ADD then DEL through libcni in a node namespace)"
   echo
@@ -82,5 +72,6 @@ printf '\r\033[K'
   echo "| store | creates/s |"
   echo "| --- | --- |"
   awk '/^pkg:/ {pkg=$2} /^BenchmarkCreateParallel/ {for (i=1;i<=NF;i++) if ($(i+1)=="creates/s") print "| " pkg " | " $i " |"}' "$RAW"
-} >"$OUT/REPORT.md"
-cat "$OUT/REPORT.md"
+} >>"$OUT/REPORT.md"
+printf '\r\033[K'
+echo "report: $OUT/REPORT.md"

@@ -10,8 +10,10 @@ import (
 // Baseline addresses: a /24 of the benchmarking range per topology,
 // used only inside namespaces this run creates.
 const (
-	vethNet   = "198.19.1."
-	bridgeNet = "198.19.2."
+	vethNet     = "198.19.1."
+	bridgeNet   = "198.19.2."
+	underlayNet = "198.19.3."
+	vxlanNet    = "198.19.4."
 )
 
 // baselines measures the machine's own limits: loopback in one
@@ -24,6 +26,7 @@ func (b *bench) baselines(ctx context.Context) {
 		{"loopback", "loopback (one namespace)", b.loopback},
 		{"raw-veth", "raw veth pair", b.rawVeth},
 		{"bridge", "plain bridge", b.bridge},
+		{"hand-vxlan", "hand-built VXLAN over a veth", b.handVXLAN},
 	} {
 		b.prog.step("%s: building", t.name)
 		client, server, addr, err := t.build()
@@ -93,4 +96,33 @@ func (b *bench) bridge() (*netns.NS, *netns.NS, string, error) {
 		}
 	}
 	return c, s, bridgeNet + "2", nil
+}
+
+// handVXLAN is the overlay alone: a VXLAN device on each end of a veth,
+// no bridge, no pods, no rules — the floor under rudder's vxlan path.
+func (b *bench) handVXLAN() (*netns.NS, *netns.NS, string, error) {
+	c, err := b.ns("xc")
+	if err != nil {
+		return nil, nil, "", err
+	}
+	s, err := b.ns("xs")
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if err := netns.Veth(c, "eth0", underlayNet+"1/24", s, "eth0", underlayNet+"2/24"); err != nil {
+		return nil, nil, "", err
+	}
+	for i, end := range []*netns.NS{c, s} {
+		local, remote := underlayNet+fmt.Sprint(i+1), underlayNet+fmt.Sprint(2-i)
+		for _, cmd := range [][]string{
+			{"ip", "link", "add", "vx0", "type", "vxlan", "id", "42", "dstport", "4789", "local", local, "remote", remote, "dev", "eth0"},
+			{"ip", "addr", "add", vxlanNet + fmt.Sprint(i+1) + "/24", "dev", "vx0"},
+			{"ip", "link", "set", "vx0", "up"},
+		} {
+			if _, err := end.Run(cmd[0], cmd[1:]...); err != nil {
+				return nil, nil, "", err
+			}
+		}
+	}
+	return c, s, vxlanNet + "2", nil
 }

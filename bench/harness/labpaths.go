@@ -191,12 +191,19 @@ func (env *labEnv) benchService(ctx context.Context) (*corev1.Service, error) {
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return nil, fmt.Errorf("create service: %w", err)
 	}
-	// Wait until the proxy answers on the ClusterIP (endpoints synced).
-	target := out.Spec.ClusterIP + ":" + strconv.Itoa(echoPort)
-	// Each try is a new connection with a short timeout: a SYN sent
-	// before the rules exist leaves a conntrack entry without NAT that its
-	// retransmissions would keep matching.
-	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+	if err := env.waitAnswers(ctx, net.JoinHostPort(out.Spec.ClusterIP, strconv.Itoa(echoPort))); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// waitAnswers waits until target accepts connections from the local pod
+// (the proxy has programmed the service and its endpoints). Each try is
+// a new connection with a short timeout: a SYN sent before the rules
+// exist leaves a conntrack entry without NAT that its retransmissions
+// would keep matching.
+func (env *labEnv) waitAnswers(ctx context.Context, target string) error {
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 2*time.Minute, true, func(context.Context) (bool, error) {
 		err := ns.WithNetNSPath(env.local.Path, func(ns.NetNS) error {
 			c, err := net.DialTimeout("tcp", target, 500*time.Millisecond)
 			if err == nil {
@@ -207,9 +214,9 @@ func (env *labEnv) benchService(ctx context.Context) (*corev1.Service, error) {
 		return err == nil, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("service %s never answered: %w", target, err)
+		return fmt.Errorf("service %s never answered: %w", target, err)
 	}
-	return out, nil
+	return nil
 }
 
 // serviceFor selects the server pod on the stream and echo ports.

@@ -43,6 +43,14 @@ func (b *bench) scaling(ctx context.Context, env *labEnv, backend string) {
 			b.skip(fmt.Sprintf("%s at %d services", backend, n), err)
 			return
 		}
+		target := net.JoinHostPort(last.Spec.ClusterIP, "7007")
+		if err := env.waitAnswers(ctx, target); err != nil {
+			b.skip(fmt.Sprintf("%s at %d services", backend, n), err)
+			return
+		}
+		if err := env.flushConntrack(); err != nil {
+			b.prog.logf("flush conntrack: %v", err)
+		}
 		pt := report.Scale{Backend: backend, Services: n}
 		for run := 1; run <= b.cfg.Runs; run++ {
 			b.prog.step("%s scaling at %d services: run %d/%d", backend, n, run, b.cfg.Runs)
@@ -51,7 +59,7 @@ func (b *bench) scaling(ctx context.Context, env *labEnv, backend string) {
 				b.skip(fmt.Sprintf("%s at %d services", backend, n), err)
 				return
 			}
-			r, err := b.latency(ctx, env.local, net.JoinHostPort(last.Spec.ClusterIP, "7007"), "crr", b.cfg.Latency)
+			r, err := b.latency(ctx, env.local, target, "crr", b.cfg.Latency)
 			if err != nil {
 				b.skip(fmt.Sprintf("%s at %d services", backend, n), err)
 				return
