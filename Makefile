@@ -15,7 +15,7 @@ PURE_PKGS := ./controlplane/catalog/... ./controlplane/registry/... ./ipam/... \
 	./controlplane/apiserver/objectstore/... ./cni/plugin/... ./cni/netd/... ./proxy/... \
 	./controlplane/scheduler/... ./controlplane/controllers/... ./controlplane/kubelet \
 	./controlplane/kubelet/podenv/... ./controlplane/kubelet/prober/... ./controlplane/kubelet/volumes/... \
-	./controlplane/kubelet/server/crilog/... ./netexec/...
+	./controlplane/kubelet/server/crilog/... ./netexec/... ./bench/report/... ./bench/sysinfo/... ./bench/loadgen/...
 
 .PHONY: all build deps test unit race e2e lint run stop bench clean fmt
 
