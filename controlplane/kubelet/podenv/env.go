@@ -168,7 +168,7 @@ func (r *resolver) value(ev corev1.EnvVar, lookup func(string) (string, bool)) (
 		}
 		return v, true, nil
 	case from.ResourceFieldRef != nil:
-		v, err := resourceValue(from.ResourceFieldRef, r.in.Container, r.in.NodeAllocatable)
+		v, err := ResourceValue(from.ResourceFieldRef, r.in.Container, r.in.NodeAllocatable)
 		if err != nil {
 			return "", false, fmt.Errorf("env %s: %w", ev.Name, err)
 		}

@@ -17,17 +17,10 @@ func (r *resolver) fieldRef(fs *corev1.ObjectFieldSelector) (string, error) {
 		return "", fmt.Errorf("unsupported pod version: %s", fs.APIVersion)
 	}
 	pod := r.in.Pod
+	if v, ok := MetadataField(pod, fs.FieldPath); ok {
+		return v, nil
+	}
 	switch fs.FieldPath {
-	case "metadata.name":
-		return pod.Name, nil
-	case "metadata.namespace":
-		return pod.Namespace, nil
-	case "metadata.uid":
-		return string(pod.UID), nil
-	case "metadata.labels":
-		return formatMap(pod.Labels), nil
-	case "metadata.annotations":
-		return formatMap(pod.Annotations), nil
 	case "spec.nodeName":
 		return pod.Spec.NodeName, nil
 	case "spec.serviceAccountName":
@@ -50,13 +43,32 @@ func (r *resolver) fieldRef(fs *corev1.ObjectFieldSelector) (string, error) {
 	case "status.podIPs":
 		return strings.Join(r.in.PodIPs, ","), nil
 	}
-	if key, ok := subscript(fs.FieldPath, "metadata.labels"); ok {
-		return pod.Labels[key], nil
-	}
-	if key, ok := subscript(fs.FieldPath, "metadata.annotations"); ok {
-		return pod.Annotations[key], nil
-	}
 	return "", fmt.Errorf("unsupported fieldPath: %s", fs.FieldPath)
+}
+
+// MetadataField resolves the metadata field paths of the downward API
+// (name, namespace, uid, labels, annotations and their ['key'] forms),
+// shared by env and downwardAPI volumes; ok is false for other paths.
+func MetadataField(pod *corev1.Pod, path string) (string, bool) {
+	switch path {
+	case "metadata.name":
+		return pod.Name, true
+	case "metadata.namespace":
+		return pod.Namespace, true
+	case "metadata.uid":
+		return string(pod.UID), true
+	case "metadata.labels":
+		return FormatMap(pod.Labels), true
+	case "metadata.annotations":
+		return FormatMap(pod.Annotations), true
+	}
+	if key, ok := subscript(path, "metadata.labels"); ok {
+		return pod.Labels[key], true
+	}
+	if key, ok := subscript(path, "metadata.annotations"); ok {
+		return pod.Annotations[key], true
+	}
+	return "", false
 }
 
 // subscript parses path as field['key'].
@@ -72,9 +84,9 @@ func subscript(path, field string) (string, bool) {
 	return key, true
 }
 
-// formatMap renders a map as sorted key="value" lines, as the downward API
+// FormatMap renders a map as sorted key="value" lines, as the downward API
 // does for metadata.labels and metadata.annotations.
-func formatMap(m map[string]string) string {
+func FormatMap(m map[string]string) string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -87,10 +99,11 @@ func formatMap(m map[string]string) string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-// resourceValue resolves a resourceFieldRef of container c: a limit it does
-// not set is the node's allocatable amount. Values are divided by the
-// divisor (default 1) and rounded up.
-func resourceValue(fs *corev1.ResourceFieldSelector, c *corev1.Container, alloc corev1.ResourceList) (string, error) {
+// ResourceValue resolves a resourceFieldRef of container c: a limit it
+// does not set (or sets to zero) is the node's allocatable amount. Values
+// are divided by the divisor (default 1) and rounded up. Env and
+// downwardAPI volumes share it.
+func ResourceValue(fs *corev1.ResourceFieldSelector, c *corev1.Container, alloc corev1.ResourceList) (string, error) {
 	divisor := fs.Divisor
 	if divisor.IsZero() {
 		divisor = resource.MustParse("1")
@@ -108,7 +121,7 @@ func resourceValue(fs *corev1.ResourceFieldSelector, c *corev1.Container, alloc 
 	if kind == "limits" {
 		var set bool
 		q, set = c.Resources.Limits[rn]
-		if !set {
+		if !set || q.IsZero() {
 			q = alloc[rn]
 		}
 	} else {

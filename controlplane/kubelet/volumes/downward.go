@@ -2,15 +2,13 @@ package volumes
 
 import (
 	"fmt"
-	"math"
 	"runtime"
-	"sort"
-	"strconv"
-	"strings"
 
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"rudder/controlplane/kubelet/podenv"
 )
 
 // downwardValue is the content of one downwardAPI file.
@@ -28,52 +26,14 @@ func downwardValue(in *SetupInput, it *corev1.DownwardAPIVolumeFile) (string, er
 // fieldValue resolves the metadata field paths a downwardAPI volume may
 // use; labels and annotations come out as upstream formats them.
 func fieldValue(pod *corev1.Pod, path string) (string, error) {
-	if key, ok := subscript(path, "metadata.labels"); ok {
-		return pod.Labels[key], nil
+	if v, ok := podenv.MetadataField(pod, path); ok {
+		return v, nil
 	}
-	if key, ok := subscript(path, "metadata.annotations"); ok {
-		return pod.Annotations[key], nil
-	}
-	switch path {
-	case "metadata.name":
-		return pod.Name, nil
-	case "metadata.namespace":
-		return pod.Namespace, nil
-	case "metadata.uid":
-		return string(pod.UID), nil
-	case "metadata.labels":
-		return FormatMap(pod.Labels), nil
-	case "metadata.annotations":
-		return FormatMap(pod.Annotations), nil
-	default:
-		return "", fmt.Errorf("unsupported fieldRef path %q (a downwardAPI volume supports metadata.name, metadata.namespace, metadata.uid, metadata.labels and metadata.annotations)", path)
-	}
+	return "", fmt.Errorf("unsupported fieldRef path %q (a downwardAPI volume supports metadata.name, metadata.namespace, metadata.uid, metadata.labels and metadata.annotations)", path)
 }
 
-// subscript parses "<prefix>['key']".
-func subscript(path, prefix string) (string, bool) {
-	rest, ok := strings.CutPrefix(path, prefix+"['")
-	if !ok {
-		return "", false
-	}
-	return strings.CutSuffix(rest, "']")
-}
-
-// FormatMap renders a map as upstream's downward API does: one
-// key="value" line per entry (the value Go-quoted), sorted by key, with
-// no trailing newline.
-func FormatMap(m map[string]string) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	lines := make([]string, 0, len(keys))
-	for _, k := range keys {
-		lines = append(lines, fmt.Sprintf("%s=%q", k, m[k]))
-	}
-	return strings.Join(lines, "\n")
-}
+// FormatMap renders labels or annotations as the downward API does.
+func FormatMap(m map[string]string) string { return podenv.FormatMap(m) }
 
 // resourceValue resolves limits.* and requests.* of the named container,
 // divided by the divisor and rounded up, as upstream. Unset cpu, memory
@@ -83,42 +43,15 @@ func resourceValue(in *SetupInput, ref *corev1.ResourceFieldSelector) (string, e
 	if c == nil {
 		return "", fmt.Errorf("resourceFieldRef: container %q not found in pod", ref.ContainerName)
 	}
-	kind, name, ok := strings.Cut(ref.Resource, ".")
-	if !ok || (kind != "limits" && kind != "requests") {
-		return "", fmt.Errorf("resourceFieldRef: unsupported resource %q", ref.Resource)
+	alloc := corev1.ResourceList{}
+	for _, rn := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourceEphemeralStorage} {
+		alloc[rn] = allocatable(in, rn)
 	}
-	rn := corev1.ResourceName(name)
-	var q resource.Quantity
-	if kind == "limits" {
-		q = c.Resources.Limits[rn]
-		if q.IsZero() && isNodeResource(rn) {
-			q = allocatable(in, rn)
-		}
-	} else {
-		q = c.Resources.Requests[rn]
+	v, err := podenv.ResourceValue(ref, c, alloc)
+	if err != nil {
+		return "", fmt.Errorf("resourceFieldRef: %w", err)
 	}
-	if !isNodeResource(rn) && !strings.HasPrefix(name, corev1.ResourceHugePagesPrefix) {
-		return "", fmt.Errorf("resourceFieldRef: unsupported resource %q", ref.Resource)
-	}
-	return divide(rn, q, ref.Divisor), nil
-}
-
-func isNodeResource(rn corev1.ResourceName) bool {
-	return rn == corev1.ResourceCPU || rn == corev1.ResourceMemory || rn == corev1.ResourceEphemeralStorage
-}
-
-// divide renders q/divisor rounded up; CPU is divided in millicores.
-func divide(rn corev1.ResourceName, q, divisor resource.Quantity) string {
-	if divisor.IsZero() {
-		divisor = resource.MustParse("1")
-	}
-	var v float64
-	if rn == corev1.ResourceCPU {
-		v = math.Ceil(float64(q.MilliValue()) / float64(divisor.MilliValue()))
-	} else {
-		v = math.Ceil(float64(q.Value()) / float64(divisor.Value()))
-	}
-	return strconv.FormatInt(int64(v), 10)
+	return v, nil
 }
 
 // allocatable is the node's allocatable rn, or the machine's when the
