@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"rudder/internal/mountinfo"
 	"rudder/lab/netns"
 )
 
@@ -136,11 +137,11 @@ func stateFor(opts DownOptions) (*State, error) {
 	if strings.ContainsAny(opts.Prefix, "/ ") || len(opts.Prefix) < 4 {
 		return nil, fmt.Errorf("--prefix %q: want a lab prefix such as rdr-3fa2c1", opts.Prefix)
 	}
-	mounts, err := readMounts()
+	mounts, err := mountinfo.Read()
 	if err != nil {
 		return nil, err
 	}
-	cg2, err := cgroup2Root(mounts)
+	cg2, err := mountinfo.Cgroup2(mounts)
 	if err != nil {
 		return nil, err
 	}

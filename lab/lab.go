@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"rudder/internal/mountinfo"
 	"rudder/lab/netns"
 )
 
@@ -190,11 +191,11 @@ func (l *Lab) plan() error {
 	if err != nil {
 		return err
 	}
-	mounts, err := readMounts()
+	mounts, err := mountinfo.Read()
 	if err != nil {
 		return err
 	}
-	cg2, err := cgroup2Root(mounts)
+	cg2, err := mountinfo.Cgroup2(mounts)
 	if err != nil {
 		return err
 	}

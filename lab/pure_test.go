@@ -54,37 +54,6 @@ func TestProcAliveSelf(t *testing.T) {
 	}
 }
 
-const mountinfo = `31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
-32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
-41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
-50 23 0:4 net:[4026532] /run/netns/rdr-abc123-n1 rw shared:5 - nsfs nsfs rw
-51 23 0:4 net:[4026533] /tmp/my\040lab/nodes/node-1/netns/pod-a rw - nsfs nsfs rw
-52 23 0:4 net:[4026534] /tmp/my\040lab/nodes/node-1/netns rw - tmpfs tmpfs rw
-53 23 0:4 net:[4026535] /tmp/my\040labx/other rw - nsfs nsfs rw
-`
-
-func TestMountinfo(t *testing.T) {
-	ms, err := parseMountinfo(strings.NewReader(mountinfo))
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := cgroup2Root(ms)
-	if err != nil || root != "/sys/fs/cgroup/unified" {
-		t.Fatalf("cgroup2Root = %q, %v", root, err)
-	}
-	got := mountsUnder(ms, "/tmp/my lab/")
-	want := []string{"/tmp/my lab/nodes/node-1/netns/pod-a", "/tmp/my lab/nodes/node-1/netns"}
-	if !slices.Equal(got, want) {
-		t.Fatalf("mountsUnder = %q, want %q", got, want)
-	}
-	if _, err := cgroup2Root(ms[:2]); err == nil {
-		t.Fatal("cgroup2Root without cgroup2: no error")
-	}
-	if _, err := parseMountinfo(strings.NewReader("garbage\n")); err == nil {
-		t.Fatal("garbage mountinfo: no error")
-	}
-}
-
 func TestPlanAddresses(t *testing.T) {
 	p, err := planAddresses("198.18.0.0/24", 3)
 	if err != nil {

@@ -1,76 +1,24 @@
 package runtime
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"rudder/internal/mountinfo"
 )
 
 // FindCgroup2Mount returns where the cgroup v2 hierarchy is mounted, from
 // /proc/self/mountinfo.
 func FindCgroup2Mount() (string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	mounts, err := mountinfo.Read()
 	if err != nil {
 		return "", fmt.Errorf("find cgroup2 mount: %w", err)
 	}
-	defer f.Close()
-	return parseCgroup2Mount(f)
-}
-
-// parseCgroup2Mount finds the first cgroup2 mount point in mountinfo text.
-func parseCgroup2Mount(r io.Reader) (string, error) {
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		// id parent maj:min root mountpoint opts [optional…] - fstype source superopts
-		fields := strings.Fields(sc.Text())
-		sep := -1
-		for i, f := range fields {
-			if f == "-" {
-				sep = i
-				break
-			}
-		}
-		if sep < 5 || sep+1 >= len(fields) {
-			continue
-		}
-		if fields[sep+1] == "cgroup2" {
-			return unescapeMountinfo(fields[4]), nil
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return "", fmt.Errorf("read mountinfo: %w", err)
-	}
-	return "", errors.New("no cgroup2 file system is mounted")
-}
-
-// unescapeMountinfo undoes the octal escapes (\040 for space) of mountinfo.
-func unescapeMountinfo(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			var v byte
-			ok := true
-			for _, c := range []byte(s[i+1 : i+4]) {
-				if c < '0' || c > '7' {
-					ok = false
-					break
-				}
-				v = v*8 + (c - '0')
-			}
-			if ok {
-				b.WriteByte(v)
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	return mountinfo.Cgroup2(mounts)
 }
 
 // cgroups manages the pod and container cgroups under one root; a zero

@@ -71,9 +71,3 @@ func TestTeardownRefusesMounts(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-
-func TestUnescapeMount(t *testing.T) {
-	if got := unescapeMount(`/a\040b\134c`); got != `/a b\c` {
-		t.Errorf("got %q", got)
-	}
-}
