@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -153,20 +154,60 @@ func (w *podWorker) adopt() {
 	if err := w.k.rt.KillPod(string(w.uid)); err != nil {
 		w.k.log.Warn("ending leftover processes", "pod", w.key(), "err", err)
 	}
-	for _, cs := range w.pod.Status.ContainerStatuses {
-		for _, s := range w.ctrs {
-			if s.name == cs.Name {
-				s.restarts, s.instances = int(cs.RestartCount), int(cs.RestartCount)
-				// The instance the old kubelet ran ends here: the next
-				// one is a restart.
-				s.restartPending = cs.State.Running != nil || cs.State.Terminated != nil
-			}
+	adoptStatuses(w.ctrs, w.pod.Status.ContainerStatuses)
+	adoptStatuses(w.init, w.pod.Status.InitContainerStatuses)
+	for _, s := range append(append([]*ctrState{}, w.init...), w.ctrs...) {
+		if s.cur != nil { // ended before the restart: its logs stay readable
+			w.live.set(s.name, s.cur, w.k.rt.LogPath(w.ns, w.name, string(w.uid), s.name, s.restarts))
 		}
 	}
 	if w.pod.Status.StartTime != nil {
 		w.startTime = w.pod.Status.StartTime.Time
 	}
 }
+
+// adoptStatuses carries what the API knows of containers into a new
+// worker: restart counts, and instances that had already ended (a
+// completed init container, a container that exited under Never) are
+// kept as ended rather than run again. Running instances end with the
+// old kubelet's processes: their next instance counts as a restart.
+func adoptStatuses(states []*ctrState, statuses []corev1.ContainerStatus) {
+	for _, cs := range statuses {
+		for _, s := range states {
+			if s.name != cs.Name {
+				continue
+			}
+			// Instance number restartCount ran (or runs): the next one
+			// gets the next log file.
+			s.restarts, s.instances = int(cs.RestartCount), int(cs.RestartCount)+1
+			switch t := cs.State.Terminated; {
+			case t != nil:
+				s.cur = endedContainer{id: strings.TrimPrefix(t.ContainerID, "rudder://"), started: t.StartedAt.Time,
+					exit: ExitStatus{Code: int(t.ExitCode), Reason: t.Reason, Message: t.Message, FinishedAt: t.FinishedAt.Time}}
+				s.id, s.startupOK = s.cur.ID(), true
+			case cs.State.Running != nil:
+				s.restartPending = true
+			}
+		}
+	}
+}
+
+// endedContainer is an instance an earlier kubelet ran to its end.
+type endedContainer struct {
+	id      string
+	started time.Time
+	exit    ExitStatus
+}
+
+func (c endedContainer) ID() string           { return c.id }
+func (c endedContainer) PID() int             { return 0 }
+func (c endedContainer) StartedAt() time.Time { return c.started }
+func (c endedContainer) Done() <-chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}
+func (c endedContainer) Exit() ExitStatus { return c.exit }
 
 func (w *podWorker) key() string { return w.ns + "/" + w.name }
 

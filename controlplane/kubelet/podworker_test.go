@@ -608,8 +608,8 @@ func TestAdoptKeepsRestartCount(t *testing.T) {
 	if !slices.Contains(h.rt.killed, "adopt-uid") {
 		t.Error("leftover processes of the pod were not ended")
 	}
-	if spec, _ := h.rt.lastSpec("app"); spec.RestartCount != 4 {
-		t.Errorf("RestartCount %d, want 4 kept from the API", spec.RestartCount)
+	if spec, _ := h.rt.lastSpec("app"); spec.RestartCount != 5 {
+		t.Errorf("log instance %d, want 5 (instance 4 ran under the old kubelet)", spec.RestartCount)
 	}
 	if cs := ctrStatus(t, h.status(w).ContainerStatuses, "app"); cs.RestartCount != 4 {
 		t.Errorf("restartCount %d, want 4", cs.RestartCount)
@@ -660,5 +660,43 @@ func TestBackoffResetsAfterLongRun(t *testing.T) {
 	h.sync(w)
 	if n := len(h.rt.started()); n != 4 {
 		t.Errorf("%d starts: a container that ran 10 min was not restarted at once", n)
+	}
+}
+
+// TestAdoptKeepsEndedContainers: a kubelet restart must not run again
+// what had already ended — completed init containers, a container that
+// exited under restartPolicy Never — nor lose their logs.
+func TestAdoptKeepsEndedContainers(t *testing.T) {
+	h := newHarness(t, true)
+	pod := testPod("ended", corev1.RestartPolicyNever, ctr("done"), ctr("runs"))
+	pod.Spec.InitContainers = []corev1.Container{ctr("init")}
+	ended := func(code int32) corev1.ContainerState {
+		return corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: code, Reason: "Completed", ContainerID: "rudder://old"}}
+	}
+	pod.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: "init", State: ended(0)}}
+	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "done", State: ended(0)},
+		{Name: "runs", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
+	w := h.worker(pod)
+	h.sync(w)
+	for _, name := range []string{"init", "done"} {
+		if _, ok := h.rt.lastSpec(name); ok {
+			t.Errorf("%s ran again after the kubelet restart", name)
+		}
+	}
+	if _, ok := h.rt.lastSpec("runs"); !ok {
+		t.Error("the running container was not started again")
+	}
+	st := h.status(w)
+	if cs := ctrStatus(t, st.ContainerStatuses, "done"); cs.State.Terminated == nil || cs.State.Terminated.Reason != "Completed" {
+		t.Errorf("done: %+v, want still terminated", cs.State)
+	}
+	if cs := ctrStatus(t, st.ContainerStatuses, "runs"); cs.RestartCount != 1 {
+		t.Errorf("runs: restartCount %d, want 1 (its process ended with the old kubelet)", cs.RestartCount)
+	}
+	h.k.mu.Lock()
+	h.k.workers[w.uid] = w
+	h.k.mu.Unlock()
+	if _, err := h.k.LogFile("default", "ended", "done", false); err != nil {
+		t.Errorf("logs of the ended container: %v", err)
 	}
 }
