@@ -15,7 +15,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -160,7 +159,7 @@ func runAgent(ctx context.Context, fl *agentFlags) error {
 	}
 	if fl.metricsAddr != "" {
 		parts = append(parts, agentPart{name: "metrics", run: func(ctx context.Context) error {
-			return serveAgentMetrics(ctx, fl.metricsAddr, reg, health, parts)
+			return serveMetrics(ctx, "agent", fl.metricsAddr, reg, agentHealthz(parts), health)
 		}})
 	}
 	return runAgentParts(ctx, parts)
@@ -260,11 +259,9 @@ func detectNodeIP(iface string) (string, error) {
 	return "", fmt.Errorf("--iface %s has no IPv4 address (set --node-ip)", iface)
 }
 
-// serveAgentMetrics serves /metrics and /healthz: healthy when every part
-// with a health check is.
-func serveAgentMetrics(ctx context.Context, addr string, reg *prometheus.Registry, mux *http.ServeMux, parts []agentPart) error {
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+// agentHealthz is healthy when every part with a health check is.
+func agentHealthz(parts []agentPart) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, p := range parts {
 			if p.health == nil {
 				continue
@@ -278,16 +275,6 @@ func serveAgentMetrics(ctx context.Context, addr string, reg *prometheus.Registr
 		}
 		_, _ = io.WriteString(w, "ok")
 	})
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("--metrics-addr: %w", err)
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	context.AfterFunc(ctx, func() { _ = srv.Close() })
-	if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("metrics server: %w", err)
-	}
-	return nil
 }
 
 // statusRecorder keeps only the status code of a response.

@@ -5,15 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"net/netip"
 	"os"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -91,7 +87,7 @@ func runNetd(ctx context.Context, cfg netd.Config, fl *netdFlags) error {
 	runErr, serveErr := make(chan error, 1), make(chan error, 1)
 	go func() { runErr <- d.Run(ctx) }()
 	if fl.metricsAddr != "" {
-		go func() { serveErr <- serveNetdMetrics(ctx, fl.metricsAddr, reg, d.Healthz()) }()
+		go func() { serveErr <- serveMetrics(ctx, "netd", fl.metricsAddr, reg, d.Healthz(), nil) }()
 	}
 	select {
 	case err := <-runErr:
@@ -126,25 +122,4 @@ func netdNodeSource(self string, fl *netdFlags) (netd.NodeSource, error) {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
 	return nodesource.NewKube(nodesource.KubeConfig{Client: client}), nil
-}
-
-func serveNetdMetrics(ctx context.Context, addr string, reg *prometheus.Registry, healthz http.Handler) error {
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.Handle("/healthz", healthz)
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("--metrics-addr: %w", err)
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	context.AfterFunc(ctx, func() {
-		shutdown, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdown)
-	})
-	slog.Info("netd metrics listening", "addr", l.Addr().String())
-	if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("metrics server: %w", err)
-	}
-	return nil
 }

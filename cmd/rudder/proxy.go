@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -144,7 +142,7 @@ func runProxyParts(ctx context.Context, view *serviceview.View, p *proxier.Proxi
 	n := 2
 	if addr != "" {
 		n++
-		go func() { errs <- serveProxyMetrics(ctx, addr, reg, healthz) }()
+		go func() { errs <- serveMetrics(ctx, "proxy", addr, reg, healthz, nil) }()
 	}
 	var all []error
 	for range n {
@@ -193,25 +191,4 @@ func cleanupBackends(ctx context.Context, backends map[string]proxier.NewBackend
 		slog.Info("cleaned up", "backend", mode)
 	}
 	return errors.Join(errs...)
-}
-
-func serveProxyMetrics(ctx context.Context, addr string, reg *prometheus.Registry, healthz http.Handler) error {
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.Handle("/healthz", healthz)
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("--metrics-addr: %w", err)
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	context.AfterFunc(ctx, func() {
-		shutdown, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdown)
-	})
-	slog.Info("proxy metrics listening", "addr", l.Addr().String())
-	if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("metrics server: %w", err)
-	}
-	return nil
 }

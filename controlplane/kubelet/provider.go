@@ -24,8 +24,7 @@ type liveIndex struct {
 
 type liveCtr struct {
 	c            Container
-	log, prevLog string
-	hasPrevious  bool
+	log, prevLog string // prevLog: the ended instance before this one, "" if none
 }
 
 func (l *liveIndex) set(name string, c Container, log string) {
@@ -37,7 +36,7 @@ func (l *liveIndex) set(name string, c Container, log string) {
 	old, had := l.ctrs[name]
 	e := liveCtr{c: c, log: log}
 	if had && old.log != "" && old.log != log {
-		e.prevLog, e.hasPrevious = old.log, true
+		e.prevLog = old.log
 	}
 	l.ctrs[name] = e
 }
@@ -90,7 +89,7 @@ func (k *Kubelet) LogFile(namespace, pod, container string, previous bool) (stri
 		return "", err
 	}
 	if previous {
-		if !e.hasPrevious {
+		if e.prevLog == "" {
 			return "", fmt.Errorf("previous terminated container %q in pod %q not found: %w", container, pod, server.ErrNotFound)
 		}
 		return e.prevLog, nil

@@ -11,7 +11,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"rudder/controlplane/kubelet/prober"
 )
 
 // terminate stops every running container of the pod within grace:
@@ -96,7 +97,7 @@ func (w *podWorker) hookHTTP(ctx context.Context, pod *corev1.Pod, c *corev1.Con
 	if host == "" && len(w.podIPs) > 0 {
 		host = w.podIPs[0]
 	}
-	port, err := resolvePort(g.Port, c)
+	port, err := prober.ResolvePort(g.Port, c)
 	if err != nil {
 		return err
 	}
@@ -122,22 +123,6 @@ func (w *podWorker) hookHTTP(ctx context.Context, pod *corev1.Pod, c *corev1.Con
 		return fmt.Errorf("hook GET %s: %s", url, resp.Status)
 	}
 	return nil
-}
-
-// resolvePort turns a port number or a container port name into a number.
-func resolvePort(p intstr.IntOrString, c *corev1.Container) (int, error) {
-	if p.Type == intstr.Int {
-		return p.IntValue(), nil
-	}
-	for _, cp := range c.Ports {
-		if cp.Name == p.StrVal {
-			return int(cp.ContainerPort), nil
-		}
-	}
-	if n, err := strconv.Atoi(p.StrVal); err == nil {
-		return n, nil
-	}
-	return 0, fmt.Errorf("container %s has no port named %q", c.Name, p.StrVal)
 }
 
 // limitedBuffer keeps the first 10 KiB written to it.
