@@ -77,7 +77,7 @@ func Teardown(ctx context.Context, opts DownOptions) (Removed, error) {
 			agents = append(agents, n.Agent)
 		}
 	}
-	for _, procs := range [][]*Proc{agents, {st.Server}} {
+	for _, procs := range [][]*Proc{agents, {st.Server, st.UpstreamDNS}} {
 		pids, err := stopProcs(procs, stopGrace)
 		rm.Processes, errs = append(rm.Processes, pids...), append(errs, err)
 	}

@@ -209,7 +209,7 @@ func (l *Lab) plan() error {
 	if old != nil {
 		return fmt.Errorf("a lab (prefix %s) is already up in %s: run `rudder lab down --dir %s` first", old.Prefix, cfg.Dir, cfg.Dir)
 	}
-	created := []string{"logs", "server", "nodes", "kubeconfig"}
+	created := []string{"logs", "server", "upstream", "nodes", "kubeconfig"}
 	for _, c := range created {
 		// Down removes these: never adopt the user's own files.
 		if _, err := os.Lstat(filepath.Join(cfg.Dir, c)); err == nil {
@@ -249,6 +249,7 @@ func (l *Lab) build(ctx context.Context) error {
 		{"cgroup " + st.Cgroup, l.makeCgroups},
 		{"underlay bridge " + st.Bridge + " " + st.ServerIP, l.makeBridge},
 		{"start API server", l.startServer},
+		{"start upstream DNS " + st.ServerIP + ":53", l.startUpstreamDNS},
 		{fmt.Sprintf("create %d node namespaces", len(st.Nodes)), l.makeNodes},
 		{"API server ready", l.waitServer},
 		{fmt.Sprintf("start %d agents", len(st.Nodes)), l.startAgents},

@@ -64,7 +64,7 @@ func (l *Lab) agentArgv(n NodeState, token string) []string {
 		"--data-dir", filepath.Join(n.Dir, "data"), "--cni-conf-dir", filepath.Join(n.Dir, "cni", "net.d"),
 		"--cni-bin-dir", filepath.Join(n.Dir, "cni", "bin"), "--cni-plugin", l.cfg.CNIPlugin,
 		"--netns-dir", filepath.Join(n.Dir, "netns"), "--cgroup-root", filepath.Join(n.Cgroup, "pods"),
-		"--overlay", l.cfg.Overlay, "--proxy-mode", l.cfg.ProxyMode}
+		"--overlay", l.cfg.Overlay, "--proxy-mode", l.cfg.ProxyMode, "--resolv-conf", l.ResolvConf()}
 	return append(argv, l.cfg.AgentArgs...)
 }
 

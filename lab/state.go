@@ -34,15 +34,17 @@ type NodeState struct {
 // State is everything a lab creates, written to <dir>/state.json before it
 // is created, so Down can remove it after any crash.
 type State struct {
-	Prefix     string      `json:"prefix"`
-	Dir        string      `json:"dir"`
-	Underlay   string      `json:"underlay"`
-	Bridge     string      `json:"bridge"`
-	ServerIP   string      `json:"serverIP"`
-	Cgroup     string      `json:"cgroup"`
-	Kubeconfig string      `json:"kubeconfig"`
-	Server     *Proc       `json:"server,omitempty"`
-	Nodes      []NodeState `json:"nodes"`
+	Prefix     string `json:"prefix"`
+	Dir        string `json:"dir"`
+	Underlay   string `json:"underlay"`
+	Bridge     string `json:"bridge"`
+	ServerIP   string `json:"serverIP"`
+	Cgroup     string `json:"cgroup"`
+	Kubeconfig string `json:"kubeconfig"`
+	Server     *Proc  `json:"server,omitempty"`
+	// UpstreamDNS is the lab's stand-in for the outside resolver.
+	UpstreamDNS *Proc       `json:"upstreamDNS,omitempty"`
+	Nodes       []NodeState `json:"nodes"`
 	// Created lists the files and directories under Dir the lab made,
 	// removed by Down (state.json itself last).
 	Created []string `json:"created"`

@@ -23,6 +23,7 @@ import (
 	"rudder/cni/netd"
 	"rudder/cni/netd/netstate"
 	"rudder/cni/netd/nodesource"
+	"rudder/dns/nodelocal"
 )
 
 // agentFlags are `rudder agent`'s flags: how to reach the server, the
@@ -35,6 +36,8 @@ type agentFlags struct {
 	imageMap                          string
 	overlay, proxyMode, iptMode       string
 	clusterCIDR, clusterDNS, domain   string
+	resolvConf, nodeLocalIP           string
+	nodeLocalDNS                      bool
 	kubeletPort, maxPods, leaseSecs   int
 	kubelet, netd, proxy              bool
 	metricsAddr                       string
@@ -78,11 +81,14 @@ the same binary runs beside another CNI or another proxy.`,
 	f.StringVar(&fl.clusterCIDR, "cluster-cidr", "10.244.0.0/16", "pod network of the whole cluster")
 	f.StringVar(&fl.clusterDNS, "cluster-dns", "10.96.0.10", "cluster DNS service IP for ClusterFirst pods")
 	f.StringVar(&fl.domain, "cluster-domain", "cluster.local", "cluster DNS domain")
+	f.StringVar(&fl.resolvConf, "resolv-conf", "/etc/resolv.conf", "resolver configuration for pods with dnsPolicy Default (and the search list of ClusterFirst pods)")
 	f.IntVar(&fl.kubeletPort, "kubelet-port", 10250, "port of the kubelet's HTTPS API (logs, exec, port-forward)")
 	f.IntVar(&fl.maxPods, "max-pods", 110, "pods this node accepts")
 	f.StringToStringVar(&fl.capacity, "capacity", nil, "override the capacity found on the machine, e.g. cpu=4,memory=8Gi,pods=50")
 	f.StringToStringVar(&fl.nodeLabels, "node-labels", nil, "labels to add when registering the node, e.g. topology.kubernetes.io/zone=a")
 	f.IntVar(&fl.leaseSecs, "node-lease-duration-seconds", 40, "duration of the node's heartbeat Lease; renewed every quarter of it")
+	f.BoolVar(&fl.nodeLocalDNS, "node-local-dns", false, "run a node-local DNS cache on --node-local-dns-ip (no conntrack, TCP to --cluster-dns) and point ClusterFirst pods at it")
+	f.StringVar(&fl.nodeLocalIP, "node-local-dns-ip", nodelocal.DefaultIP.String(), "link-local address of the node-local DNS cache")
 	f.BoolVar(&fl.kubelet, "kubelet", true, "run the kubelet")
 	f.BoolVar(&fl.netd, "netd", true, "run the overlay daemon")
 	f.BoolVar(&fl.proxy, "proxy", true, "run the service proxy")
@@ -149,6 +155,14 @@ func runAgent(ctx context.Context, fl *agentFlags) error {
 		}
 		parts = append(parts, p)
 		health.Handle("/healthz/proxy", p.health)
+	}
+	if fl.nodeLocalDNS {
+		p, err := agentNodeLocalDNS(ctx, fl, reg)
+		if err != nil {
+			return err
+		}
+		parts = append(parts, p)
+		health.Handle("/healthz/nodelocaldns", p.health)
 	}
 	if fl.kubelet {
 		p, err := agentKubelet(fl, rc, client, reg)

@@ -46,7 +46,7 @@ func agentKubelet(fl *agentFlags, rc *rest.Config, client kubernetes.Interface, 
 	k, err := kubelet.New(kubelet.Config{
 		NodeName: fl.nodeName, NodeIPs: []string{fl.nodeIP}, Port: fl.kubeletPort,
 		Capacity: capacity, RootDir: root, NodeLabels: fl.nodeLabels,
-		ClusterDNS: []string{fl.clusterDNS}, ClusterDomain: fl.domain,
+		ClusterDNS: []string{podDNS(fl)}, ClusterDomain: fl.domain, ResolvConf: fl.resolvConf,
 		LeaseDuration: time.Duration(fl.leaseSecs) * time.Second,
 		Logger:        slog.Default(),
 	}, kubelet.Deps{Client: client, Runtime: rt, Network: network, Registerer: reg})
@@ -204,4 +204,13 @@ func withCapacityOverrides(rl corev1.ResourceList, over map[string]string) (core
 		rl[corev1.ResourceName(name)] = q
 	}
 	return rl, nil
+}
+
+// podDNS is the nameserver of ClusterFirst pods: the node-local cache when
+// it runs, else the cluster DNS Service.
+func podDNS(fl *agentFlags) string {
+	if fl.nodeLocalDNS {
+		return fl.nodeLocalIP
+	}
+	return fl.clusterDNS
 }
