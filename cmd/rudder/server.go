@@ -40,6 +40,7 @@ func newServerCommand() *cobra.Command {
 	f.StringVar(&cfg.ServiceCIDR, "service-cidr", "10.96.0.0/12", "range of Service cluster IPs")
 	f.StringVar(&cfg.NodePortRange, "service-node-port-range", "30000-32767", "range of Service node ports")
 	f.StringVar(&cfg.TokenFile, "token-file", "", "static bearer tokens: token,user,uid[,\"group1,group2\"] per line")
+	f.StringVar(&cfg.ServiceAccountIssuer, "service-account-issuer", server.DefaultServiceAccountIssuer, "iss of the service account tokens the server issues and accepts")
 	f.StringVar(&cfg.WriteKubeconfig, "write-kubeconfig", "", "write an admin kubeconfig to this path")
 	f.StringSliceVar(&cfg.EtcdEndpoints, "etcd-endpoints", nil, "etcd client URLs; empty: embedded bbolt in --data-dir")
 	f.StringVar(&cfg.EtcdCAFile, "etcd-cafile", "", "CA to verify etcd")

@@ -33,6 +33,9 @@ func (s *Server) Bootstrap(ctx context.Context) error {
 			return fmt.Errorf("bootstrap namespace %s: %w", ns, err)
 		}
 	}
+	if err := s.ensureDefaultServiceAccounts(ctx); err != nil {
+		return err
+	}
 	if s.cfg.ServiceCIDR == nil || s.cfg.AdvertiseAddress == nil {
 		return nil
 	}

@@ -55,7 +55,10 @@ type Config struct {
 	// NamespaceController says the namespace controller empties
 	// terminating namespaces; without it the server does (nsfinalizer.go).
 	NamespaceController bool
-	Logger              *slog.Logger
+	// ServiceAccounts, when set, serves service account tokens and
+	// admits pods as upstream's ServiceAccount plugin (nil: neither).
+	ServiceAccounts *ServiceAccountConfig
+	Logger          *slog.Logger
 	// Registerer and Gatherer: where the server's metrics go and what
 	// /metrics serves (both nil: a registry of its own).
 	Registerer prometheus.Registerer
@@ -98,6 +101,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Authenticator == nil {
 		cfg.Authenticator = &authn.Authenticator{}
 	}
+	if cfg.ServiceAccounts != nil {
+		sa := *cfg.ServiceAccounts
+		cfg.ServiceAccounts = &sa
+	}
 	scheme := catalog.NewScheme()
 	s := &Server{
 		cfg:        cfg,
@@ -115,6 +122,9 @@ func New(cfg Config) (*Server, error) {
 	for _, r := range catalog.Resources() {
 		s.resources[r.Group+"/"+r.Version+"/"+r.Resource] = r
 		s.strategies[r.GVK().GroupKind()] = registry.For(r.GVK().GroupKind())
+	}
+	if err := s.setupServiceAccounts(); err != nil {
+		return nil, err
 	}
 	var err error
 	if s.services, err = newServiceAllocator(cfg); err != nil {
@@ -172,6 +182,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		}
 		u, err := s.cfg.Authenticator.Authenticate(r)
 		if err != nil {
+			s.log.Debug("unauthenticated request", "path", r.URL.Path, "err", err)
 			writeUnauthorized(w)
 			return
 		}

@@ -30,6 +30,8 @@ func (s *Server) serveSubresource(w http.ResponseWriter, r *http.Request, q *req
 		return s.serveBinding(w, r, q)
 	case "eviction":
 		return s.serveEviction(w, r, q)
+	case "token":
+		return s.serveToken(w, r, q)
 	case "log", "exec", "portforward":
 		return s.serveNodeProxy(w, r, q)
 	}

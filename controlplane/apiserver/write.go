@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -91,6 +92,11 @@ func (s *Server) createObject(ctx context.Context, q *request, obj runtime.Objec
 	}
 	q.strategy.Default(obj)
 	q.strategy.PrepareForCreate(obj)
+	if pod, ok := obj.(*corev1.Pod); ok {
+		if err := s.admitServiceAccount(ctx, q, pod); err != nil {
+			return nil, err
+		}
+	}
 	if errs := q.strategy.Validate(obj); len(errs) > 0 {
 		return nil, apierrors.NewInvalid(q.res.GVK().GroupKind(), acc.GetName(), errs)
 	}

@@ -15,6 +15,7 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -82,6 +83,7 @@ func Resources() []Resource {
 	apps := appsv1.SchemeGroupVersion
 	batch := batchv1.SchemeGroupVersion
 	nw := networkingv1.SchemeGroupVersion
+	rbac := rbacv1.SchemeGroupVersion
 	res := func(gv schema.GroupVersion, resource, kind string, namespaced bool, short []string, cats []string, subs ...Subresource) Resource {
 		return Resource{
 			GroupVersionResource: gv.WithResource(resource),
@@ -109,7 +111,8 @@ func Resources() []Resource {
 			Subresource{Name: "log", Kind: core.WithKind("Pod"), Verbs: verbsGet},
 			Subresource{Name: "portforward", Kind: core.WithKind("PodPortForwardOptions"), Verbs: verbsGetPost}),
 		res(core, "secrets", "Secret", true, nil, nil),
-		res(core, "serviceaccounts", "ServiceAccount", true, []string{"sa"}, nil),
+		res(core, "serviceaccounts", "ServiceAccount", true, []string{"sa"}, nil,
+			Subresource{Name: "token", Kind: authnv1.SchemeGroupVersion.WithKind("TokenRequest"), Verbs: verbsCreate}),
 		res(core, "services", "Service", true, []string{"svc"}, categoriesAll, status(core, "Service")),
 
 		res(apps, "daemonsets", "DaemonSet", true, []string{"ds"}, categoriesAll, status(apps, "DaemonSet")),
@@ -127,6 +130,11 @@ func Resources() []Resource {
 		res(nw, "ingressclasses", "IngressClass", false, nil, nil),
 		res(nw, "ingresses", "Ingress", true, []string{"ing"}, nil, status(nw, "Ingress")),
 		res(nw, "networkpolicies", "NetworkPolicy", true, []string{"netpol"}, nil),
+
+		res(rbac, "clusterrolebindings", "ClusterRoleBinding", false, nil, nil),
+		res(rbac, "clusterroles", "ClusterRole", false, nil, nil),
+		res(rbac, "rolebindings", "RoleBinding", true, nil, nil),
+		res(rbac, "roles", "Role", true, nil, nil),
 	}
 }
 
@@ -163,7 +171,7 @@ func NewScheme() *runtime.Scheme {
 		corev1.AddToScheme, appsv1.AddToScheme, batchv1.AddToScheme,
 		autoscalingv1.AddToScheme, policyv1.AddToScheme, authnv1.AddToScheme,
 		coordinationv1.AddToScheme, discoveryv1.AddToScheme, eventsv1.AddToScheme,
-		networkingv1.AddToScheme, metav1.AddMetaToScheme,
+		networkingv1.AddToScheme, rbacv1.AddToScheme, metav1.AddMetaToScheme,
 	} {
 		if err := add(s); err != nil {
 			panic(err) // static registration of k8s.io/api types cannot fail

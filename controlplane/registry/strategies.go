@@ -14,6 +14,9 @@ func strategies() map[schema.GroupKind]Strategy {
 	apps := func(kind string) schema.GroupKind { return schema.GroupKind{Group: "apps", Kind: kind} }
 	batch := func(kind string) schema.GroupKind { return schema.GroupKind{Group: "batch", Kind: kind} }
 	nw := func(kind string) schema.GroupKind { return schema.GroupKind{Group: "networking.k8s.io", Kind: kind} }
+	rbac := func(kind string) schema.GroupKind {
+		return schema.GroupKind{Group: "rbac.authorization.k8s.io", Kind: kind}
+	}
 	return map[schema.GroupKind]Strategy{
 		core("ConfigMap"):      configMapStrategy(),
 		core("Endpoints"):      endpointsStrategy(),
@@ -39,6 +42,11 @@ func strategies() map[schema.GroupKind]Strategy {
 		nw("Ingress"):                                      ingressStrategy(),
 		nw("IngressClass"):                                 ingressClassStrategy(),
 		nw("NetworkPolicy"):                                networkPolicyStrategy(),
+
+		rbac("ClusterRole"):        clusterRoleStrategy(),
+		rbac("ClusterRoleBinding"): clusterRoleBindingStrategy(),
+		rbac("Role"):               roleStrategy(),
+		rbac("RoleBinding"):        roleBindingStrategy(),
 	}
 }
 

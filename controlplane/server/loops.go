@@ -19,14 +19,24 @@ import (
 	"rudder/controlplane/controllers/nodeipam"
 	"rudder/controlplane/controllers/nodelifecycle"
 	"rudder/controlplane/controllers/replicaset"
+	"rudder/controlplane/controllers/serviceaccount"
 	"rudder/controlplane/controllers/statefulset"
 	"rudder/controlplane/scheduler"
 )
 
 // controlLoops lists the control loops `rudder server` can run, in start
-// order.
-func controlLoops(cfg Config) ([]controllers.Loop, error) {
+// order; rootCA is the cluster CA the serviceaccount loop publishes.
+func controlLoops(cfg Config, rootCA []byte) ([]controllers.Loop, error) {
 	return []controllers.Loop{
+		{Name: "serviceaccount", Start: func(ctx context.Context, d controllers.Deps) error {
+			c, err := serviceaccount.New(serviceaccount.Config{Client: d.Client, Informers: d.Informers,
+				RootCA: rootCA, Logger: d.Logger.With("loop", "serviceaccount")})
+			if err != nil {
+				return err
+			}
+			go runLoop(ctx, d, "serviceaccount", func() error { return c.Run(ctx, 2) })
+			return nil
+		}},
 		{Name: "scheduler", Start: func(ctx context.Context, d controllers.Deps) error {
 			s, err := scheduler.New(scheduler.Config{Client: d.Client, Informers: d.Informers, Logger: d.Logger.With("loop", "scheduler")})
 			if err != nil {

@@ -40,17 +40,20 @@ type Config struct {
 	// certificates must chain to; unset, as upstream without
 	// --kubelet-certificate-authority, they are not verified (kubelets
 	// serve self-signed certificates).
-	KubeletCA       string
-	ServiceCIDR     string
-	NodePortRange   string // "30000-32767"
-	TokenFile       string
-	WriteKubeconfig string
-	EtcdEndpoints   []string
-	EtcdCAFile      string
-	EtcdCertFile    string
-	EtcdKeyFile     string
-	Version         version.Info
-	Logger          *slog.Logger
+	KubeletCA     string
+	ServiceCIDR   string
+	NodePortRange string // "30000-32767"
+	TokenFile     string
+	// ServiceAccountIssuer is the iss of service account tokens (default
+	// DefaultServiceAccountIssuer).
+	ServiceAccountIssuer string
+	WriteKubeconfig      string
+	EtcdEndpoints        []string
+	EtcdCAFile           string
+	EtcdCertFile         string
+	EtcdKeyFile          string
+	Version              version.Info
+	Logger               *slog.Logger
 	// Controllers selects the control loops as upstream's --controllers
 	// ("*", "-name", "name"); LeaderElect guards them with a Lease.
 	Controllers []string
@@ -99,8 +102,12 @@ func Run(ctx context.Context, cfg Config) error {
 			return err
 		}
 	}
+	sa, err := serviceAccounts(cfg)
+	if err != nil {
+		return err
+	}
 	api, err := apiserver.New(apiserver.Config{
-		Store: store, Authenticator: auth, ServiceCIDR: svcNet, NodePortBase: base, NodePortSize: size,
+		Store: store, Authenticator: auth, ServiceAccounts: sa, ServiceCIDR: svcNet, NodePortBase: base, NodePortSize: size,
 		AdvertiseAddress: cfg.AdvertiseAddress, Port: cfg.SecurePort, Version: cfg.Version,
 		Kubelet: apiserver.KubeletDialer{TLS: certs.kubeletClient}, Logger: log, Registerer: reg, Gatherer: reg,
 		GarbageCollector:    controllers.Enabled(cfg.Controllers, "garbagecollector"),
@@ -132,7 +139,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if outer != nil {
 		close(outer)
 	}
-	loops, err := controlLoops(cfg)
+	loops, err := controlLoops(cfg, certs.ca.PEM)
 	if err != nil {
 		return err
 	}

@@ -76,9 +76,18 @@ func LoadTokenFile(path string) (Tokens, error) {
 	}
 }
 
+// TokenAuthenticator validates bearer tokens that are not static, such
+// as service account JWTs.
+type TokenAuthenticator interface {
+	AuthenticateToken(ctx context.Context, token string) (*User, error)
+}
+
 // Authenticator checks a request's credentials.
 type Authenticator struct {
 	Tokens Tokens
+	// ServiceAccounts, if set, is asked about bearer tokens that are not
+	// in Tokens.
+	ServiceAccounts TokenAuthenticator
 }
 
 // ErrUnauthorized means no valid credentials came with the request.
@@ -97,12 +106,22 @@ func (a *Authenticator) Authenticate(r *http.Request) (*User, error) {
 		if !ok {
 			return nil, ErrUnauthorized
 		}
+		tok = strings.TrimSpace(tok)
 		for t, u := range a.Tokens {
-			if subtle.ConstantTimeCompare([]byte(t), []byte(strings.TrimSpace(tok))) == 1 {
+			if subtle.ConstantTimeCompare([]byte(t), []byte(tok)) == 1 {
 				cp := *u
 				cp.Groups = append(append([]string{}, u.Groups...), GroupAuthenticated)
 				return &cp, nil
 			}
+		}
+		if a.ServiceAccounts != nil && tok != "" {
+			u, err := a.ServiceAccounts.AuthenticateToken(r.Context(), tok)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrUnauthorized, err)
+			}
+			cp := *u
+			cp.Groups = append(append([]string{}, u.Groups...), GroupAuthenticated)
+			return &cp, nil
 		}
 	}
 	return nil, ErrUnauthorized

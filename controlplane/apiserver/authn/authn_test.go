@@ -1,9 +1,11 @@
 package authn
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -35,7 +37,8 @@ func TestLoadTokenFile(t *testing.T) {
 }
 
 func TestAuthenticate(t *testing.T) {
-	a := &Authenticator{Tokens: Tokens{"good": {Name: "agent", Groups: []string{"rudder:agents"}}}}
+	a := &Authenticator{Tokens: Tokens{"good": {Name: "agent", Groups: []string{"rudder:agents"}}},
+		ServiceAccounts: fakeTokens{"jwt": {Name: "system:serviceaccount:ns:sa", Groups: []string{"system:serviceaccounts"}}}}
 	cases := []struct {
 		name      string
 		header    string
@@ -45,6 +48,7 @@ func TestAuthenticate(t *testing.T) {
 	}{
 		{"bearer token", "Bearer good", nil, "agent", "rudder:agents"},
 		{"wrong token", "Bearer bad", nil, "", ""},
+		{"service account token", "Bearer jwt", nil, "system:serviceaccount:ns:sa", "system:serviceaccounts"},
 		{"basic auth is not accepted", "Basic Z29vZDo=", nil, "", ""},
 		{"nothing", "", nil, "", ""},
 		{"client certificate", "", &x509.Certificate{Subject: pkix.Name{CommonName: "system:admin", Organization: []string{"system:masters"}}}, "system:admin", "system:masters"},
@@ -70,4 +74,14 @@ func TestAuthenticate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fakeTokens is a TokenAuthenticator over a fixed map.
+type fakeTokens map[string]*User
+
+func (f fakeTokens) AuthenticateToken(_ context.Context, token string) (*User, error) {
+	if u, ok := f[token]; ok {
+		return u, nil
+	}
+	return nil, errors.New("unknown token")
 }

@@ -10,6 +10,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -82,6 +83,14 @@ func printerFor(obj runtime.Object) printer {
 		return ingressClassPrinter()
 	case *networkingv1.NetworkPolicy:
 		return networkPolicyPrinter()
+	case *rbacv1.Role:
+		return rolePrinter()
+	case *rbacv1.ClusterRole:
+		return clusterRolePrinter()
+	case *rbacv1.RoleBinding:
+		return roleBindingPrinter()
+	case *rbacv1.ClusterRoleBinding:
+		return clusterRoleBindingPrinter()
 	}
 	return defaultPrinter()
 }

@@ -24,6 +24,7 @@ packages=(
 	k8s.io/api/events/v1
 	k8s.io/api/networking/v1
 	k8s.io/api/policy/v1
+	k8s.io/api/rbac/v1
 	k8s.io/api/scheduling/v1alpha3 # batch/v1 JobSpec refers to its types
 	k8s.io/apimachinery/pkg/apis/meta/v1
 	k8s.io/apimachinery/pkg/runtime
