@@ -16,16 +16,18 @@ export KUBECONFIG=$DIR/kubeconfig
 if [[ ${RUDDER_RUN_ONCE:-0} == 1 ]]; then trap 'bin/rudder lab down --dir "$DIR" >/dev/null' EXIT; fi
 run() { echo; echo "\$ $*"; "$@"; }
 run kubectl get nodes -o wide
+run kubectl -n kube-system rollout status deployment/rudder-dns --timeout=60s
 run kubectl apply -f examples/netexec.yaml
 run kubectl -n demo rollout status deployment/web --timeout=60s
 run kubectl -n demo get pods -o wide
 last=$(kubectl get nodes -o jsonpath='{.items[-1:].metadata.name}')
 echo
-echo "# a client pod on $last asks the Service web (its ClusterIP, from the"
-echo "# WEB_SERVICE_HOST variable the kubelet sets) for the name of the pod that answers:"
+echo "# a client pod on $last asks the Service web by name (the cluster DNS at"
+echo "# 10.96.0.10 resolves it through the pod's search path to its ClusterIP) for"
+echo "# the name of the pod that answers:"
 run kubectl -n demo run client --image=busybox --restart=Never \
   --overrides="{\"apiVersion\":\"v1\",\"spec\":{\"nodeName\":\"$last\"}}" -- \
-  sh -c 'for i in 1 2 3 4 5 6 7 8 9; do echo "request $i -> served by $(wget -q -O - http://$WEB_SERVICE_HOST/hostname)"; done'
+  sh -c 'for i in 1 2 3 4 5 6 7 8 9; do echo "request $i -> served by $(wget -q -O - http://web/hostname)"; done'
 kubectl -n demo wait --for=jsonpath='{.status.phase}'=Succeeded pod/client --timeout=60s >/dev/null
 run kubectl -n demo logs client
 cat <<MSG
@@ -33,6 +35,7 @@ cat <<MSG
 The lab is running: export KUBECONFIG=$KUBECONFIG
 Try next:
   kubectl get pods -A -o wide
+  kubectl -n demo exec deploy/web -- $PWD/bin/rudder dig +search web      # the cluster DNS
   kubectl -n demo exec deploy/web -- hostname; kubectl -n demo logs deploy/web
   kubectl create deployment nginx --image=nginx && kubectl expose deployment nginx --port=80 --type=NodePort
   bin/rudder lab status --dir $DIR

@@ -30,6 +30,25 @@ type labEnv struct {
 // it down when the test ends, also on failure.
 func upLab(t *testing.T, nodes int, proxyMode, subnet string) *labEnv {
 	t.Helper()
+	return upLabWith(t, labOptions{nodes: nodes, proxyMode: proxyMode, subnet: subnet})
+}
+
+// labOptions are what lab tests vary.
+type labOptions struct {
+	nodes             int
+	proxyMode, subnet string
+	// addons is the manifests directory (empty: none).
+	addons    string
+	agentArgs []string
+}
+
+func upLabWith(t *testing.T, o labOptions) *labEnv {
+	t.Helper()
+	nodes, proxyMode, subnet := o.nodes, o.proxyMode, o.subnet
+	addons := o.addons
+	if addons == "" {
+		addons = filepath.Join(t.TempDir(), "none")
+	}
 	if os.Geteuid() != 0 {
 		t.Fatal("the lab tests need root")
 	}
@@ -39,8 +58,8 @@ func upLab(t *testing.T, nodes int, proxyMode, subnet string) *labEnv {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	l, err := lab.Up(ctx, lab.Config{Dir: dir, Nodes: nodes, ProxyMode: proxyMode, Overlay: "vxlan",
-		Underlay: subnet, Prefix: prefix, RudderBin: bin, WaitReady: true, AddonsDir: filepath.Join(t.TempDir(), "none"),
-		ServerArgs: []string{"--node-monitor-grace-period=8s"}, AgentArgs: []string{"--node-lease-duration-seconds=8"},
+		Underlay: subnet, Prefix: prefix, RudderBin: bin, WaitReady: true, AddonsDir: addons,
+		ServerArgs: []string{"--node-monitor-grace-period=8s"}, AgentArgs: append([]string{"--node-lease-duration-seconds=8"}, o.agentArgs...),
 		Out: testWriter{t}})
 	if err != nil {
 		_ = lab.Down(context.Background(), dir)
