@@ -54,5 +54,5 @@ current-context: %[1]s
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("create kubeconfig dir: %w", err)
 	}
-	return writeFileAtomic(path, []byte(doc), 0o600)
+	return WriteFileAtomic(path, []byte(doc), 0o600)
 }

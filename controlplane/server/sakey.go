@@ -13,6 +13,7 @@ import (
 
 	"rudder/controlplane/apiserver"
 	"rudder/controlplane/apiserver/serviceaccount"
+	"rudder/controlplane/pki"
 )
 
 // DefaultServiceAccountIssuer is the iss of service account tokens unless
@@ -62,10 +63,10 @@ func loadOrCreateSAKey(dir string) (*ecdsa.PrivateKey, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
-	if err := writeAtomic(filepath.Join(dir, "sa.pub"), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}), 0o644); err != nil {
+	if err := pki.WriteFileAtomic(filepath.Join(dir, "sa.pub"), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}), 0o644); err != nil {
 		return nil, err
 	}
-	if err := writeAtomic(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+	if err := pki.WriteFileAtomic(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 		return nil, err
 	}
 	return key, nil
@@ -89,15 +90,4 @@ func parseSAKey(path string, b []byte) (*ecdsa.PrivateKey, error) {
 		return nil, fmt.Errorf("service account key %s: want an ECDSA P-256 key, got %T", path, k)
 	}
 	return ec, nil
-}
-
-func writeAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, mode); err != nil {
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("rename %s: %w", tmp, err)
-	}
-	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"rudder/dns/plugin"
 )
 
 // kind tells positive entries from denials.
@@ -23,7 +25,7 @@ func classify(m *dns.Msg, q dns.Question) (kind, time.Duration, bool) {
 		return 0, 0, false
 	}
 	mq := m.Question[0]
-	if mq.Qtype != q.Qtype || mq.Qclass != q.Qclass || !sameName(mq.Name, q.Name) {
+	if mq.Qtype != q.Qtype || mq.Qclass != q.Qclass || !plugin.SameName(mq.Name, q.Name) {
 		return 0, 0, false
 	}
 	switch {
@@ -117,7 +119,7 @@ func copyRRs(rrs []dns.RR) []dns.RR {
 
 // matches verifies a hash hit against the query, to rule out collisions.
 func (it *item) matches(q *dns.Question, flags uint8) bool {
-	return it.qtype == q.Qtype && it.qclass == q.Qclass && it.flags == flags && sameName(it.name, q.Name)
+	return it.qtype == q.Qtype && it.qclass == q.Qclass && it.flags == flags && plugin.SameName(it.name, q.Name)
 }
 
 // age is the number of whole seconds since the item was stored.

@@ -42,33 +42,3 @@ func hashKey(name string, qtype, qclass uint16, flags uint8) uint64 {
 	return h
 }
 
-// sameName compares two names case-insensitively, ignoring a final dot.
-func sameName(a, b string) bool {
-	a, b = trimDot(a), trimDot(b)
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if x == y {
-			continue
-		}
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
-}
-
-func trimDot(s string) string {
-	if len(s) > 1 && s[len(s)-1] == '.' {
-		return s[:len(s)-1]
-	}
-	return s
-}

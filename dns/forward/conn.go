@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"rudder/dns/plugin"
 )
 
 // maxIdle bounds the idle connections kept per upstream and transport.
@@ -162,27 +164,8 @@ func unpackReply(b []byte, q *dns.Question) (*dns.Msg, error) {
 		return nil, fmt.Errorf("unpack reply: %w (%d questions)", errMismatch, len(m.Question))
 	}
 	mq := &m.Question[0]
-	if mq.Qtype != q.Qtype || mq.Qclass != q.Qclass || !equalFold(mq.Name, q.Name) {
+	if mq.Qtype != q.Qtype || mq.Qclass != q.Qclass || !plugin.SameName(mq.Name, q.Name) {
 		return nil, fmt.Errorf("unpack reply: %w (question %s)", errMismatch, mq.Name)
 	}
 	return m, nil
-}
-
-func equalFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
