@@ -7,9 +7,8 @@ export PATH := /usr/local/go/bin:$(PATH)
 
 # Debian packages the project needs (tests and the lab).
 # nginx and busybox back the lab's default images of the same names.
-DEB_PACKAGES := ca-certificates iproute2 procps iptables nftables iperf3 util-linux nginx busybox
-# Only make bench needs these: dnsperf drives the DNS benchmark.
-BENCH_DEB_PACKAGES := dnsperf
+# dnsperf drives the DNS benchmark (its smoke test runs in make test).
+DEB_PACKAGES := ca-certificates iproute2 procps iptables nftables iperf3 util-linux nginx busybox dnsperf
 
 # Packages whose tests need no root and no kernel: run with -race.
 PURE_PKGS := ./controlplane/catalog/... ./controlplane/registry/... ./ipam/... \
@@ -61,7 +60,6 @@ stop: build
 	bin/rudder lab down --dir $${RUDDER_LAB_DIR:-$(CURDIR)/rudder-lab}
 
 bench: deps build
-	@hack/deps.sh $(BENCH_DEB_PACKAGES)
 	@hack/bench.sh
 
 clean:

@@ -22,6 +22,13 @@ step "CNI: ADD and DEL latency through libcni (300 pods)"
 go test -run '^$' -bench 'AddDel' -benchtime 300x ./cni/plugin/ >>"$RAW" 2>&1
 step "service proxy: sync times at 10/1k/10k services, CRR through a ClusterIP, ClusterIP stream vs direct"
 go test -run '^$' -bench . -benchtime 1x -timeout 20m ./bench/proxypath/ 2>/dev/null | grep -E '^(Benchmark|pkg:|ok|FAIL)' >>"$RAW"
+step "DNS: rudder dns against CoreDNS 1.14 (built into the cache on first use), 10,000 services, dnsperf"
+printf '\n'
+# bench-dns prints its own [dns] progress lines; a failure leaves a note in
+# the report instead of stopping the other sections.
+DNS_OK=1
+rm -f "$OUT/DNS.md"
+bin/rudder bench-dns --out "$OUT" ${BENCH_DNS_ARGS:-} >>"$RAW" || DNS_OK=0
 printf '\r\033[K'
 {
   echo
@@ -72,6 +79,14 @@ printf '\r\033[K'
   echo "| store | creates/s |"
   echo "| --- | --- |"
   awk '/^pkg:/ {pkg=$2} /^BenchmarkCreateParallel/ {for (i=1;i<=NF;i++) if ($(i+1)=="creates/s") print "| " pkg " | " $i " |"}' "$RAW"
+  echo
+  if [ "$DNS_OK" = 1 ] && [ -f "$OUT/DNS.md" ]; then
+    cat "$OUT/DNS.md"
+  else
+    echo "## Cluster DNS"
+    echo
+    echo "\`rudder bench-dns\` failed; see its output above and $OUT/dns/ for the server logs."
+  fi
 } >>"$OUT/REPORT.md"
 printf '\r\033[K'
 echo "report: $OUT/REPORT.md"

@@ -146,7 +146,7 @@ func stateFor(opts DownOptions) (*State, error) {
 		return nil, err
 	}
 	return &State{Prefix: opts.Prefix, Dir: dir, Cgroup: filepath.Join(cg2, opts.Prefix),
-		Created: []string{"logs", "server", "nodes", "kubeconfig"}}, nil
+		Created: labFiles()}, nil
 }
 
 // namespacesWithPrefix lists /run/netns/<prefix>-*.

@@ -84,6 +84,10 @@ const (
 	defaultUnderlay = "198.18.0.0/24"
 )
 
+// labFiles are the files and directories a lab makes in its directory
+// (Down removes them, also for a lab found only by its prefix).
+func labFiles() []string { return []string{"logs", "server", "upstream", "nodes", "kubeconfig"} }
+
 // withDefaults fills in defaults and checks the configuration.
 func (c Config) withDefaults() (Config, error) {
 	if c.Dir == "" {
@@ -209,7 +213,7 @@ func (l *Lab) plan() error {
 	if old != nil {
 		return fmt.Errorf("a lab (prefix %s) is already up in %s: run `rudder lab down --dir %s` first", old.Prefix, cfg.Dir, cfg.Dir)
 	}
-	created := []string{"logs", "server", "upstream", "nodes", "kubeconfig"}
+	created := labFiles()
 	for _, c := range created {
 		// Down removes these: never adopt the user's own files.
 		if _, err := os.Lstat(filepath.Join(cfg.Dir, c)); err == nil {

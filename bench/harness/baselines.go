@@ -28,7 +28,7 @@ func (b *bench) baselines(ctx context.Context) {
 		{"bridge", "plain bridge", b.bridge},
 		{"hand-vxlan", "hand-built VXLAN over a veth", b.handVXLAN},
 	} {
-		b.prog.step("%s: building", t.name)
+		b.prog.Step("%s: building", t.name)
 		client, server, addr, err := t.build()
 		if err != nil {
 			b.skip(t.name, err)

@@ -18,6 +18,8 @@ import (
 	"rudder/bench/report"
 	"rudder/bench/sysinfo"
 	"rudder/lab/netns"
+
+	"rudder/bench/progress"
 )
 
 // Config is one benchmark run.
@@ -84,8 +86,8 @@ func Run(ctx context.Context, cfg Config) (*report.Results, error) {
 	res := &report.Results{Started: time.Now().UTC(), Command: cfg.Command, Quick: cfg.Quick, Runs: cfg.Runs,
 		Seconds: cfg.Stream.Seconds(), Machine: m}
 	b := &bench{cfg: cfg, res: res, prefix: netns.RunPrefix("rdrb"), clientCPU: client, serverCPU: server,
-		prog: newProgress(cfg.Progress, cfg.TTY)}
-	defer b.prog.done()
+		prog: progress.New(cfg.Progress, cfg.TTY, "bench", "")}
+	defer b.prog.Done()
 	defer netns.Cleanup(b.prefix) //nolint:errcheck // best effort after every path cleaned up itself
 	b.baselines(ctx)
 	b.labPaths(ctx, labSpec{overlay: "vxlan", proxy: "nftables", subnet: "198.18.246.0/24"})
@@ -101,13 +103,13 @@ type bench struct {
 	res                  *report.Results
 	prefix               string
 	clientCPU, serverCPU int
-	prog                 *progress
+	prog                 *progress.Line
 }
 
 // skip records a path that could not be measured.
 func (b *bench) skip(name string, err error) {
 	b.res.Skipped = append(b.res.Skipped, report.Skip{Name: name, Reason: err.Error()})
-	b.prog.logf("skipped %s: %v", name, err)
+	b.prog.Logf("skipped %s: %v", name, err)
 }
 
 // write stores results.json, the charts and REPORT.md.

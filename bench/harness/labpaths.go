@@ -46,13 +46,13 @@ type labEnv struct {
 // pod, ClusterIP and NodePort paths, then the proxy's scaling.
 func (b *bench) labPaths(ctx context.Context, s labSpec) {
 	name := s.overlay + "/" + s.proxy + " lab"
-	b.prog.step("%s: lab up", name)
+	b.prog.Step("%s: lab up", name)
 	env, err := b.upLab(ctx, s)
 	if env != nil {
 		defer func() {
-			b.prog.step("%s: lab down", name)
+			b.prog.Step("%s: lab down", name)
 			if err := env.lab.Down(context.Background()); err != nil {
-				b.prog.logf("lab down: %v", err)
+				b.prog.Logf("lab down: %v", err)
 			}
 			_ = os.RemoveAll(env.tmp)
 		}()
@@ -78,7 +78,7 @@ func (b *bench) labPaths(ctx context.Context, s labSpec) {
 		// tuple equals one of them (the same client port towards the
 		// pod) cannot be NATed and is dropped. Each path starts clean.
 		if err := env.flushConntrack(); err != nil {
-			b.prog.logf("flush conntrack: %v", err)
+			b.prog.Logf("flush conntrack: %v", err)
 		}
 		b.measure(ctx, e)
 	}

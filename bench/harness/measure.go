@@ -53,13 +53,13 @@ func (e endpoint) echoTarget() string {
 // one path; the echo server must already run in e.server.
 func (b *bench) measure(ctx context.Context, e endpoint) {
 	p := report.Path{ID: e.id, Name: e.name, Group: e.group, Versus: e.versus}
-	b.prog.step("%s: warm-up", e.name)
+	b.prog.Step("%s: warm-up", e.name)
 	if _, _, err := b.stream(ctx, e, time.Second); err != nil {
 		b.skip(e.name, fmt.Errorf("warm-up stream: %w", err))
 		return
 	}
 	for run := 1; run <= b.cfg.Runs; run++ {
-		b.prog.step("%s: stream run %d/%d", e.name, run, b.cfg.Runs)
+		b.prog.Step("%s: stream run %d/%d", e.name, run, b.cfg.Runs)
 		gbps, cpuPerGB, err := b.stream(ctx, e, b.cfg.Stream)
 		if err != nil {
 			b.skip(e.name, fmt.Errorf("stream run %d: %w", run, err))
@@ -67,7 +67,7 @@ func (b *bench) measure(ctx context.Context, e endpoint) {
 		}
 		p.Stream, p.CPUPerGB = append(p.Stream, gbps), append(p.CPUPerGB, cpuPerGB)
 		for _, mode := range []string{"rr", "crr"} {
-			b.prog.step("%s: %s run %d/%d", e.name, strings.ToUpper(mode), run, b.cfg.Runs)
+			b.prog.Step("%s: %s run %d/%d", e.name, strings.ToUpper(mode), run, b.cfg.Runs)
 			r, err := b.latency(ctx, e.client, e.echoTarget(), mode, b.cfg.Latency)
 			if err != nil {
 				b.skip(e.name, fmt.Errorf("%s run %d: %w", mode, run, err))
@@ -82,7 +82,7 @@ func (b *bench) measure(ctx context.Context, e endpoint) {
 		}
 	}
 	b.res.Paths = append(b.res.Paths, p)
-	b.prog.logf("%-34s %6.2f Gbit/s  CRR p50 %5.0f µs", e.name, p.Stream.Median(), p.CRR.P50.Median())
+	b.prog.Logf("%-34s %6.2f Gbit/s  CRR p50 %5.0f µs", e.name, p.Stream.Median(), p.CRR.P50.Median())
 }
 
 // stream runs one iperf3 TCP stream and returns Gbit/s and machine-wide

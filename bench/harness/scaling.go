@@ -28,7 +28,7 @@ func (b *bench) scaling(ctx context.Context, env *labEnv, backend string) {
 	created := 0
 	var last *corev1.Service
 	for _, n := range b.cfg.Services {
-		b.prog.step("%s scaling: creating services %d→%d", backend, created, n)
+		b.prog.Step("%s scaling: creating services %d→%d", backend, created, n)
 		svcs, err := env.createServices(ctx, created, n)
 		if err != nil {
 			b.skip(fmt.Sprintf("%s at %d services", backend, n), err)
@@ -38,7 +38,7 @@ func (b *bench) scaling(ctx context.Context, env *labEnv, backend string) {
 		if len(svcs) > 0 {
 			last = svcs[len(svcs)-1]
 		}
-		b.prog.step("%s scaling: waiting for the proxy to program %d services", backend, n)
+		b.prog.Step("%s scaling: waiting for the proxy to program %d services", backend, n)
 		if err := env.waitProgrammed(ctx, n); err != nil {
 			b.skip(fmt.Sprintf("%s at %d services", backend, n), err)
 			return
@@ -49,11 +49,11 @@ func (b *bench) scaling(ctx context.Context, env *labEnv, backend string) {
 			return
 		}
 		if err := env.flushConntrack(); err != nil {
-			b.prog.logf("flush conntrack: %v", err)
+			b.prog.Logf("flush conntrack: %v", err)
 		}
 		pt := report.Scale{Backend: backend, Services: n}
 		for run := 1; run <= b.cfg.Runs; run++ {
-			b.prog.step("%s scaling at %d services: run %d/%d", backend, n, run, b.cfg.Runs)
+			b.prog.Step("%s scaling at %d services: run %d/%d", backend, n, run, b.cfg.Runs)
 			sync, err := env.syncAfterChange(ctx, fmt.Sprintf("chg-%d-%d", n, run))
 			if err != nil {
 				b.skip(fmt.Sprintf("%s at %d services", backend, n), err)
@@ -67,7 +67,7 @@ func (b *bench) scaling(ctx context.Context, env *labEnv, backend string) {
 			pt.SyncSeconds, pt.CRRP50 = append(pt.SyncSeconds, sync), append(pt.CRRP50, r.P50)
 		}
 		b.res.Scaling = append(b.res.Scaling, pt)
-		b.prog.logf("%-10s %6d services: sync after a change %6.1f ms, CRR p50 %5.0f µs", backend, n,
+		b.prog.Logf("%-10s %6d services: sync after a change %6.1f ms, CRR p50 %5.0f µs", backend, n,
 			pt.SyncSeconds.Median()*1000, pt.CRRP50.Median())
 	}
 }

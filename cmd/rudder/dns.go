@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	mdns "github.com/miekg/dns"
@@ -21,6 +22,7 @@ import (
 // dnsFlags are `rudder dns`'s flags; a --config file may set any of them.
 type dnsFlags struct {
 	config, kubeconfig, metricsAddr string
+	profiling                       bool
 	cfg                             stack.Config
 	kubernetes, autopath            bool
 	domain                          string
@@ -75,6 +77,7 @@ given in a YAML --config file whose keys are the flag names; the command line wi
 	f.BoolVar(&c.LogQueries, "log-queries", false, "log every query")
 	f.DurationVar(&c.Lameduck, "lameduck", 0, "on shutdown, keep answering this long while /health fails")
 	f.StringVar(&fl.metricsAddr, "metrics-addr", ":9153", "serve /metrics, /health, /healthz and /ready here (empty: off)")
+	f.BoolVar(&fl.profiling, "profiling", false, "also serve Go's /debug/pprof/ on --metrics-addr")
 	return cmd
 }
 
@@ -127,6 +130,10 @@ func runDNS(ctx context.Context, fl *dnsFlags) error {
 		mux := http.NewServeMux()
 		mux.Handle("/health", health)
 		mux.Handle("/ready", health)
+		if fl.profiling {
+			mux.HandleFunc("/debug/pprof/", pprof.Index)
+			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		}
 		healthz := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			r = r.Clone(r.Context())
 			r.URL.Path = "/health"

@@ -1,12 +1,14 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"rudder/bench/dnsbench"
 	"rudder/bench/report"
 )
 
@@ -57,5 +59,40 @@ func TestBenchQuick(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("%s not written: %v", f, err)
 		}
+	}
+}
+
+// TestDNSBenchQuick runs `rudder bench-dns --quick` against rudder dns
+// only (CoreDNS is built only by make bench): the apiserver, the stub
+// upstream, dnsperf and the latency run must all produce numbers, and the
+// mix must reach both answers and NXDOMAINs.
+func TestDNSBenchQuick(t *testing.T) {
+	out := t.TempDir()
+	cmd := exec.Command(rudderBin(t), "bench-dns", "--quick", "--servers", "rudder", "--out", out)
+	b, err := cmd.CombinedOutput()
+	t.Logf("rudder bench-dns --quick:\n%s", b)
+	if err != nil {
+		t.Fatalf("rudder bench-dns --quick: %v", err)
+	}
+	raw, err := os.ReadFile(filepath.Join(out, "dns.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res dnsbench.Result
+	if err := json.Unmarshal(raw, &res); err != nil {
+		t.Fatalf("dns.json: %v", err)
+	}
+	if len(res.Modes) != 1 || len(res.Modes[0].Servers) != 1 {
+		t.Fatalf("want one mode with one server, got %+v", res.Modes)
+	}
+	s := res.Modes[0].Servers[0]
+	if s.QPSMedian <= 0 || s.P99Ms <= 0 || s.RSSLoadedMiB <= 0 {
+		t.Errorf("empty measurement: %+v", s)
+	}
+	if s.Rcodes["NXDOMAIN"] == 0 || s.Rcodes["NOERROR"] == 0 || s.Rcodes["SERVFAIL"] != 0 {
+		t.Errorf("rcodes %v: want NOERROR and NXDOMAIN, no SERVFAIL", s.Rcodes)
+	}
+	if res.StubQueries == 0 {
+		t.Errorf("the stub upstream saw no query: forwarding not measured")
 	}
 }
