@@ -41,4 +41,3 @@ func hashKey(name string, qtype, qclass uint16, flags uint8) uint64 {
 	}
 	return h
 }
-
