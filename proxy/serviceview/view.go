@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -66,6 +67,9 @@ func New(cfg Config) (*View, error) {
 		infs = append(infs, n.Informer())
 	}
 	for _, inf := range infs {
+		if err := inf.SetTransform(trimMeta); err != nil {
+			return nil, fmt.Errorf("serviceview: set transform: %w", err)
+		}
 		reg, err := inf.AddEventHandler(v.handler())
 		if err != nil {
 			return nil, fmt.Errorf("serviceview: add event handler: %w", err)
@@ -118,3 +122,28 @@ func (v *View) Services() corelisters.ServiceLister { return v.services }
 
 // EndpointSlices is the informer's EndpointSlice lister.
 func (v *View) EndpointSlices() discoverylisters.EndpointSliceLister { return v.slices }
+
+// lastApplied is kubectl's copy of the applied manifest, an annotation as
+// large as the object itself.
+const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
+
+// trimMeta drops what no consumer of the view reads and what costs the
+// most memory in the cache at 10,000 services: managedFields and kubectl's
+// last-applied annotation. It runs once per object as it enters the cache.
+func trimMeta(obj any) (any, error) {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return obj, nil // a tombstone: its object was trimmed on the way in
+	}
+	m.SetManagedFields(nil)
+	if a := m.GetAnnotations(); a[lastApplied] != "" {
+		trimmed := make(map[string]string, len(a)-1)
+		for k, v := range a {
+			if k != lastApplied {
+				trimmed[k] = v
+			}
+		}
+		m.SetAnnotations(trimmed)
+	}
+	return obj, nil
+}

@@ -9,6 +9,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/tools/cache"
 )
 
 func start(t *testing.T, cfg Config) *View {
@@ -150,4 +151,21 @@ func equal(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+func TestTrimMeta(t *testing.T) {
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "a", Namespace: "n",
+		Annotations:   map[string]string{lastApplied: `{"big":"json"}`, "keep": "me"},
+		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}}}
+	out, err := trimMeta(svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := out.(*corev1.Service)
+	if got.ManagedFields != nil || len(got.Annotations) != 1 || got.Annotations["keep"] != "me" {
+		t.Errorf("trimmed meta: managedFields %v annotations %v", got.ManagedFields, got.Annotations)
+	}
+	if _, err := trimMeta(cache.DeletedFinalStateUnknown{Key: "n/a"}); err != nil {
+		t.Errorf("tombstone: %v", err)
+	}
 }
