@@ -70,6 +70,9 @@ func (f fixedRate) run(ctx context.Context) (loadResult, error) {
 		if err != nil {
 			return loadResult{}, fmt.Errorf("fixed-rate load: dial %s: %w", f.addr, err)
 		}
+		// The generator must not lose replies itself while it is busy
+		// sending (capped by net.core.rmem_max).
+		_ = c.SetReadBuffer(4 << 20)
 		conns = append(conns, c)
 	}
 	start := time.Now()

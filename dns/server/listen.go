@@ -54,6 +54,9 @@ func listenPair(addr string, pktinfo bool) (*net.UDPConn, net.Listener, error) {
 	}
 }
 
+// udpBufferBytes is the socket buffer asked for on UDP listeners.
+const udpBufferBytes = 4 << 20
+
 // listenUDP opens a UDP socket; on a wildcard address (or with pktinfo)
 // it asks for the destination address of each packet so replies leave
 // from it.
@@ -66,6 +69,11 @@ func listenUDP(addr string, pktinfo bool) (*net.UDPConn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen udp %s: %w", addr, err)
 	}
+	// A burst (or a GC pause) must queue, not drop: the kernel's default
+	// receive buffer holds a few hundred queries, a few ms at high rates.
+	// The kernel caps the size at net.core.rmem_max.
+	_ = u.SetReadBuffer(udpBufferBytes)
+	_ = u.SetWriteBuffer(udpBufferBytes)
 	if pktinfo || wildcard(u) {
 		err6 := ipv6.NewPacketConn(u).SetControlMessage(ipv6.FlagDst|ipv6.FlagInterface, true)
 		err4 := ipv4.NewPacketConn(u).SetControlMessage(ipv4.FlagDst|ipv4.FlagInterface, true)
