@@ -207,3 +207,33 @@ func headlessSlice(ns, name string, i, n int) *discovery.EndpointSlice {
 	}
 	return s
 }
+
+// waitSlices waits until the endpointslice controller has written a
+// slice for every Service with a selector (with the headless ones' own,
+// one per Service), so that the servers are measured on a settled
+// cluster, not while thousands of slices still stream in.
+func waitSlices(ctx context.Context, cs kubernetes.Interface, want int, report func(int)) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	for {
+		list, err := cs.DiscoveryV1().EndpointSlices("").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return fmt.Errorf("count endpointslices: %w", err)
+		}
+		n := 0
+		for _, s := range list.Items {
+			if s.Labels[discovery.LabelServiceName] != "kubernetes" {
+				n++
+			}
+		}
+		report(n)
+		if n >= want {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %d endpointslices, have %d: %w", want, n, ctx.Err())
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}

@@ -125,6 +125,9 @@ func (b *bench) setup(ctx context.Context) error {
 		return err
 	}
 	b.pr.Logf("%d services (%d headless) in %d namespaces created in %s", b.cfg.Services, b.cfg.Headless, b.cfg.Namespaces, time.Since(start).Round(100*time.Millisecond))
+	if err := waitSlices(ctx, cs, b.cfg.Services, func(n int) { b.pr.Step("endpointslice controller: %d/%d slices", n, b.cfg.Services) }); err != nil {
+		return err
+	}
 	last := svcs[len(svcs)-1]
 	b.probe = last.Name + "." + last.Namespace + ".svc.cluster.local."
 	if b.mix, err = BuildMix(svcs, "cluster.local", b.cfg.MixSize, mixSeed); err != nil {

@@ -117,6 +117,7 @@ func (h *Handler) Run(ctx context.Context) error {
 		return errors.New("kubernetes: Run without a View")
 	}
 	var last time.Time
+	var took time.Duration
 	for {
 		select {
 		case <-ctx.Done():
@@ -126,7 +127,7 @@ func (h *Handler) Run(ctx context.Context) error {
 		if !h.view.HasSynced() {
 			continue // the view signals again once synced
 		}
-		if wait := h.minGap - time.Since(last); wait > 0 {
+		if wait := rebuildGap(h.minGap, took) - time.Since(last); wait > 0 {
 			select {
 			case <-ctx.Done():
 				return nil
@@ -135,7 +136,20 @@ func (h *Handler) Run(ctx context.Context) error {
 		}
 		last = time.Now()
 		h.rebuild(h.view.Snapshot())
+		took = time.Since(last)
 	}
+}
+
+// rebuildGap is the least time between the starts of two builds: the
+// configured minimum, and at least three times what the last build took,
+// so that under constant churn (a controller writing thousands of
+// EndpointSlices) rebuilding takes at most a third of a CPU and queries
+// keep the rest; the zone then lags by about two build times.
+func rebuildGap(minGap, lastBuild time.Duration) time.Duration {
+	if minGap < 0 {
+		return 0
+	}
+	return max(minGap, 3*lastBuild)
 }
 
 func (h *Handler) rebuild(s serviceview.Snapshot) {

@@ -204,3 +204,18 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestRebuildGap(t *testing.T) {
+	ms := time.Millisecond
+	tests := []struct{ min, last, want time.Duration }{
+		{100 * ms, 0, 100 * ms},
+		{100 * ms, 10 * ms, 100 * ms},
+		{100 * ms, 40 * ms, 120 * ms},
+		{-1, 40 * ms, 0}, // gaps off
+	}
+	for _, tt := range tests {
+		if got := rebuildGap(tt.min, tt.last); got != tt.want {
+			t.Errorf("rebuildGap(%v, %v) = %v, want %v", tt.min, tt.last, got, tt.want)
+		}
+	}
+}
