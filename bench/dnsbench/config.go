@@ -14,7 +14,7 @@ import (
 )
 
 // CoreDNSVersion is the CoreDNS release built for the comparison.
-const CoreDNSVersion = "v1.14.0"
+const CoreDNSVersion = "v1.14.7"
 
 // Server names as they appear in results.
 const (
