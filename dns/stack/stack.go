@@ -161,14 +161,14 @@ func (s *Stack) handlers(cfg Config) ([]plugin.Plugin, map[string]func() bool, e
 		c, err := cache.New(cache.Config{Capacity: cfg.CacheSize, NegativeCapacity: cfg.CacheSize, MaxTTL: cfg.CacheMaxTTL,
 			NegativeMaxTTL: cfg.CacheNegativeMaxTTL, PrefetchAmount: cfg.Prefetch, Registerer: cfg.Registerer, Logger: cfg.Logger})
 		if err != nil {
-			return nil, nil, fmt.Errorf("dns cache: %w", err)
+			return nil, nil, err // says "configure dns cache"
 		}
 		chain = append(chain, c.Plugin())
 	}
 	if cfg.HostsFile != "" || len(cfg.Hosts) > 0 {
 		h, err := hosts.New(hosts.Config{Path: cfg.HostsFile, Entries: cfg.Hosts, Logger: cfg.Logger})
 		if err != nil {
-			return nil, nil, fmt.Errorf("dns hosts: %w", err)
+			return nil, nil, err // says "configure dns hosts"
 		}
 		s.runs = append(s.runs, h.Run)
 		chain = append(chain, h.Plugin())
@@ -181,7 +181,7 @@ func (s *Stack) handlers(cfg Config) ([]plugin.Plugin, map[string]func() bool, e
 			Policy: forward.Policy(cfg.ForwardPolicy), MaxConcurrent: cfg.ForwardMaxConcurrent, ForceTCP: cfg.ForwardTCP,
 			Registerer: cfg.Registerer, Logger: cfg.Logger})
 		if err != nil {
-			return nil, nil, fmt.Errorf("dns forward: %w", err)
+			return nil, nil, err // says "configure dns forward"
 		}
 		s.fwd = f
 		chain = append(chain, f.Plugin())
