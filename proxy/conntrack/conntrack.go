@@ -2,7 +2,12 @@
 // sending a client's datagrams to an endpoint that no longer exists (the
 // cause of the well-known 5 s DNS timeouts), and the entries of services
 // that just got their first endpoint (a client whose datagrams were
-// rejected keeps its entry until it idles out otherwise).
+// rejected keeps its entry until it idles out otherwise). For TCP it
+// clears the entries that were never DNAT'ed to a service that just
+// became reachable: a SYN sent in the moment between a Service's creation
+// and its rules leaves an entry without NAT, and every retransmitted SYN
+// of that connection follows it, so the connection hangs until SYN_SENT
+// times out (two minutes) instead of succeeding on the next retransmit.
 package conntrack
 
 import (
@@ -20,10 +25,16 @@ type Flush struct {
 	// ServiceIPs: UDP entries whose original destination is one of these
 	// frontends (the service had no endpoints before).
 	ServiceIPs []netip.Addr
+	// TCPServiceIPs: TCP entries whose original destination is one of
+	// these frontends and whose reply comes from that same address, i.e.
+	// that were not DNAT'ed (the service was new or had no endpoints).
+	TCPServiceIPs []netip.Addr
 }
 
 // Empty tells whether there is nothing to delete.
-func (f Flush) Empty() bool { return len(f.Endpoints) == 0 && len(f.ServiceIPs) == 0 }
+func (f Flush) Empty() bool {
+	return len(f.Endpoints) == 0 && len(f.ServiceIPs) == 0 && len(f.TCPServiceIPs) == 0
+}
 
 // Stale computes the flush between two applied states (pure).
 func Stale(old, cur *model.State) Flush {
@@ -45,11 +56,17 @@ func Stale(old, cur *model.State) Flush {
 	}
 	for i := range cur.Services {
 		n := &cur.Services[i]
-		if n.Name.Protocol != model.UDP || !n.HasEndpoints() {
+		if !n.HasEndpoints() {
 			continue
 		}
-		if o := old.Lookup(n.Name); o == nil || !o.HasEndpoints() {
+		if o := old.Lookup(n.Name); o != nil && o.HasEndpoints() {
+			continue
+		}
+		switch n.Name.Protocol {
+		case model.UDP:
 			f.ServiceIPs = append(f.ServiceIPs, frontends(n)...)
+		case model.TCP:
+			f.TCPServiceIPs = append(f.TCPServiceIPs, frontends(n)...)
 		}
 	}
 	return f.normalise()
@@ -71,7 +88,7 @@ func frontends(sp *model.ServicePort) []netip.Addr {
 }
 
 func (f Flush) normalise() Flush {
-	for _, s := range []*[]netip.Addr{&f.Endpoints, &f.ServiceIPs} {
+	for _, s := range []*[]netip.Addr{&f.Endpoints, &f.ServiceIPs, &f.TCPServiceIPs} {
 		slices.SortFunc(*s, func(a, b netip.Addr) int { return a.Compare(b) })
 		*s = slices.Compact(*s)
 	}
@@ -80,5 +97,5 @@ func (f Flush) normalise() Flush {
 
 // Deleter removes conntrack entries (netlink on Linux; a fake in tests).
 type Deleter interface {
-	DeleteUDP(f Flush) (int, error)
+	Delete(f Flush) (int, error)
 }

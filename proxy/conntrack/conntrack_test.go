@@ -26,17 +26,24 @@ func TestStale(t *testing.T) {
 	a, b, c := "10.244.1.2:53", "10.244.2.3:53", "10.244.2.4:53"
 	tcp := udpPort("web", true, a)
 	tcp.Name.Protocol = model.TCP
+	tcpNoEP := udpPort("web", false)
+	tcpNoEP.Name.Protocol = model.TCP
 	cases := []struct {
 		name              string
 		old, cur          []model.ServicePort
 		wantEPs, wantSvcs []string
+		wantTCP           []string
 	}{
-		{"no change", []model.ServicePort{udpPort("dns", true, a, b)}, []model.ServicePort{udpPort("dns", true, a, b)}, nil, nil},
-		{"endpoint replaced", []model.ServicePort{udpPort("dns", true, a, b)}, []model.ServicePort{udpPort("dns", true, a, c)}, []string{"10.244.2.3"}, nil},
-		{"service removed", []model.ServicePort{udpPort("dns", true, a)}, nil, []string{"10.244.1.2"}, nil},
-		{"first endpoint", []model.ServicePort{udpPort("dns", false)}, []model.ServicePort{udpPort("dns", true, a)}, nil, []string{"10.96.0.10"}},
-		{"new service with endpoints", nil, []model.ServicePort{udpPort("dns", true, a)}, nil, []string{"10.96.0.10"}},
-		{"TCP is left alone", []model.ServicePort{tcp}, nil, nil, nil},
+		{"no change", []model.ServicePort{udpPort("dns", true, a, b)}, []model.ServicePort{udpPort("dns", true, a, b)}, nil, nil, nil},
+		{"endpoint replaced", []model.ServicePort{udpPort("dns", true, a, b)}, []model.ServicePort{udpPort("dns", true, a, c)}, []string{"10.244.2.3"}, nil, nil},
+		{"service removed", []model.ServicePort{udpPort("dns", true, a)}, nil, []string{"10.244.1.2"}, nil, nil},
+		{"first endpoint", []model.ServicePort{udpPort("dns", false)}, []model.ServicePort{udpPort("dns", true, a)}, nil, []string{"10.96.0.10"}, nil},
+		{"new service with endpoints", nil, []model.ServicePort{udpPort("dns", true, a)}, nil, []string{"10.96.0.10"}, nil},
+		{"TCP endpoints are never flushed", []model.ServicePort{tcp}, nil, nil, nil, nil},
+		{"new TCP service: entries that missed the DNAT", nil, []model.ServicePort{tcp}, nil, nil, []string{"10.96.0.10"}},
+		{"TCP service gets its first endpoint", []model.ServicePort{tcpNoEP}, []model.ServicePort{tcp}, nil, nil, []string{"10.96.0.10"}},
+		{"TCP service unchanged", []model.ServicePort{tcp}, []model.ServicePort{tcp}, nil, nil, nil},
+		{"new TCP service without endpoints", nil, []model.ServicePort{tcpNoEP}, nil, nil, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -46,6 +53,9 @@ func TestStale(t *testing.T) {
 			}
 			if got := strs(f.ServiceIPs); !slices.Equal(got, tc.wantSvcs) {
 				t.Errorf("service IPs %v, want %v", got, tc.wantSvcs)
+			}
+			if got := strs(f.TCPServiceIPs); !slices.Equal(got, tc.wantTCP) {
+				t.Errorf("TCP service IPs %v, want %v", got, tc.wantTCP)
 			}
 		})
 	}

@@ -12,8 +12,8 @@ import (
 // current network namespace.
 type Netlink struct{}
 
-// DeleteUDP deletes the flush's UDP entries and returns how many went.
-func (Netlink) DeleteUDP(f Flush) (int, error) {
+// Delete deletes the flush's entries and returns how many went.
+func (Netlink) Delete(f Flush) (int, error) {
 	var filters []netlink.CustomConntrackFilter
 	for _, ip := range f.Endpoints {
 		flt := &netlink.ConntrackFilter{}
@@ -35,12 +35,27 @@ func (Netlink) DeleteUDP(f Flush) (int, error) {
 		}
 		filters = append(filters, flt)
 	}
+	for _, ip := range f.TCPServiceIPs {
+		// Original destination and reply source both the service
+		// address: the entry was not DNAT'ed.
+		flt := &netlink.ConntrackFilter{}
+		if err := flt.AddProtocol(unix.IPPROTO_TCP); err != nil {
+			return 0, err
+		}
+		if err := flt.AddIP(netlink.ConntrackOrigDstIP, ip.AsSlice()); err != nil {
+			return 0, err
+		}
+		if err := flt.AddIP(netlink.ConntrackReplySrcIP, ip.AsSlice()); err != nil {
+			return 0, err
+		}
+		filters = append(filters, flt)
+	}
 	if len(filters) == 0 {
 		return 0, nil
 	}
 	n, err := netlink.ConntrackDeleteFilters(netlink.ConntrackTable, unix.AF_INET, filters...)
 	if err != nil && !errors.Is(err, unix.ENOENT) {
-		return int(n), fmt.Errorf("delete UDP conntrack entries: %w", err)
+		return int(n), fmt.Errorf("delete conntrack entries: %w", err)
 	}
 	return int(n), nil
 }

@@ -91,7 +91,7 @@ func healthChecks(st *model.State) []healthcheck.Service {
 	return out
 }
 
-// flushConntrack deletes the UDP conntrack entries the sync made stale.
+// flushConntrack deletes the conntrack entries the sync made stale.
 // A failure is logged, not retried: the entries idle out eventually.
 func (p *Proxier) flushConntrack(st *model.State) {
 	if p.cfg.Conntrack == nil {
@@ -101,10 +101,12 @@ func (p *Proxier) flushConntrack(st *model.State) {
 	if f.Empty() {
 		return
 	}
-	n, err := p.cfg.Conntrack.DeleteUDP(f)
+	n, err := p.cfg.Conntrack.Delete(f)
 	if err != nil {
-		p.cfg.Logger.Warn("delete stale UDP conntrack entries", "endpoints", f.Endpoints, "services", f.ServiceIPs, "err", err)
+		p.cfg.Logger.Warn("delete stale conntrack entries", "endpoints", f.Endpoints, "udpServices", f.ServiceIPs,
+			"tcpServices", f.TCPServiceIPs, "err", err)
 		return
 	}
-	p.cfg.Logger.Debug("deleted stale UDP conntrack entries", "count", n, "endpoints", f.Endpoints, "services", f.ServiceIPs)
+	p.cfg.Logger.Debug("deleted stale conntrack entries", "count", n, "endpoints", f.Endpoints, "udpServices", f.ServiceIPs,
+		"tcpServices", f.TCPServiceIPs)
 }
