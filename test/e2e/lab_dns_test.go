@@ -136,7 +136,10 @@ func upDNSLab(t *testing.T, subnet string, agentArgs ...string) *labEnv {
 	// Ready DNS pods still need the client node's proxy to program the
 	// kube-dns endpoints; until then queries are rejected.
 	eventually(t, "the cluster DNS answers the client pod", 20*time.Second, func() error {
-		_, _, err := e.k.run("exec", "-n", dnsNS, "client", "--", rudderBin(t), "dig", "dns-version.cluster.local", "TXT")
+		out, _, err := e.k.run("exec", "-n", dnsNS, "client", "--", rudderBin(t), "dig", "+short", "dns-version.cluster.local", "TXT")
+		if err == nil && !strings.Contains(out, "1.1.0") {
+			err = fmt.Errorf("dns-version: %q", out)
+		}
 		return err
 	})
 	return e
