@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -24,11 +25,39 @@ type running struct {
 	base   string
 }
 
+// testLog writes to the test's output until the test ends, then drops:
+// a handler whose request outlived the graceful period may still log
+// after Run returned, and testing forbids output after a test completes.
+type testLog struct {
+	mu   sync.Mutex
+	w    io.Writer
+	done bool
+}
+
+func untilDone(t *testing.T) *testLog {
+	l := &testLog{w: t.Output()}
+	t.Cleanup(func() {
+		l.mu.Lock()
+		l.done = true
+		l.mu.Unlock()
+	})
+	return l
+}
+
+func (l *testLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.done {
+		return len(p), nil
+	}
+	return l.w.Write(p)
+}
+
 func start(t *testing.T, cfg Config) *running {
 	t.Helper()
 	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.Hostname = testHost
-	cfg.Logger = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cfg.Logger = slog.New(slog.NewTextHandler(untilDone(t), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
