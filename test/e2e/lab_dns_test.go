@@ -283,6 +283,28 @@ func TestLabDNS(t *testing.T) {
 			t.Errorf("metrics of %s lack counted requests:\n%.2000s", dnsPods[0].Name, out)
 		}
 	})
+	// Last: it restarts the DNS pods.
+	t.Run("autopath", func(t *testing.T) {
+		e := e.in(t)
+		// Without autopath, the first search-path expansion of
+		// "kubernetes.default" is an NXDOMAIN the pod's resolver walks past.
+		contains(t, "without autopath", e.dig("kubernetes.default.dnstest.svc.cluster.local"), "status: NXDOMAIN")
+		e.k.ok("-n", "kube-system", "patch", "deployment", "rudder-dns", "--type=json",
+			"-p", `[{"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"--autopath"}]`)
+		e.k.ok("-n", "kube-system", "rollout", "status", "deployment/rudder-dns", "--timeout=60s")
+		// The server knows the client's namespace from its address and
+		// answers the expansion with a CNAME to the name that exists.
+		eventually(t, "autopath answer", 20*time.Second, func() error {
+			got := e.dig("+short", "kubernetes.default.dnstest.svc.cluster.local")
+			if !strings.Contains(got, "kubernetes.default.svc.cluster.local.") || !strings.Contains(got, "10.96.0.1") {
+				return fmt.Errorf("kubernetes.default.dnstest.svc.cluster.local: %q, want a CNAME to kubernetes.default.svc.cluster.local. and 10.96.0.1", got)
+			}
+			return nil
+		})
+		if got := e.getent("kubernetes.default"); !slices.Equal(got, []string{"10.96.0.1"}) {
+			t.Errorf("kubernetes.default with autopath: %v", got)
+		}
+	})
 }
 
 // TestLabNodeLocalDNS: with the agents' node-local cache, pods resolve
