@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"rudder/bench/report"
 )
 
 func testServices() []Service {
@@ -135,24 +137,6 @@ func TestParsePerf(t *testing.T) {
 	}
 	if _, err := ParsePerf(strings.Replace(perfOutput, "209437", "x", 1)); err == nil {
 		t.Error("bad number: no error")
-	}
-}
-
-func TestPercentiles(t *testing.T) {
-	lat := make([]float64, 1000)
-	for i := range lat {
-		lat[len(lat)-1-i] = float64(i + 1)
-	}
-	p := percentiles(lat, 50, 99, 99.9, 100, 0)
-	want := []float64{500, 990, 999, 1000, 1}
-	for i := range want {
-		if p[i] != want[i] {
-			t.Errorf("percentiles = %v, want %v", p, want)
-			break
-		}
-	}
-	if got := percentiles(nil, 50); got[0] != 0 {
-		t.Errorf("empty: %v", got)
 	}
 }
 
@@ -308,10 +292,10 @@ func TestMarkdown(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}
 	}
-	if got := thousands(1234567); got != "1,234,567" {
+	if got := report.Thousands(1234567); got != "1,234,567" {
 		t.Errorf("thousands = %s", got)
 	}
-	if got := median([]float64{3, 1, 2, 4}); got != 2.5 {
+	if got := report.Samples([]float64{3, 1, 2, 4}).Median(); got != 2.5 {
 		t.Errorf("median = %v", got)
 	}
 }
@@ -322,19 +306,6 @@ func BenchmarkStubAnswer(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = stubAnswer(q)
-	}
-}
-
-func BenchmarkPercentiles(b *testing.B) {
-	src := make([]float64, 20000)
-	for i := range src {
-		src[i] = float64((i * 7919) % 20000)
-	}
-	lat := make([]float64, len(src))
-	b.ReportAllocs()
-	for b.Loop() {
-		copy(lat, src)
-		_ = percentiles(lat, 50, 90, 99, 99.9)
 	}
 }
 

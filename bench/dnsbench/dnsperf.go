@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -104,19 +103,4 @@ func ParsePerf(text string) (PerfStats, error) {
 		return st, fmt.Errorf("dnsperf output has no statistics: %s", lastLines(text, 10))
 	}
 	return st, nil
-}
-
-// Percentiles of latencies in seconds (p in 0..100), nearest rank; the
-// slice is sorted in place.
-func percentiles(lat []float64, ps ...float64) []float64 {
-	out := make([]float64, len(ps))
-	if len(lat) == 0 {
-		return out
-	}
-	sort.Float64s(lat)
-	for i, p := range ps {
-		k := int(float64(len(lat))*p/100+0.999999) - 1
-		out[i] = lat[min(max(k, 0), len(lat)-1)]
-	}
-	return out
 }

@@ -6,8 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"time"
+
+	"rudder/bench/loadgen"
+	"rudder/bench/report"
 )
 
 // cpuPlan is where the server and dnsperf run in a mode.
@@ -55,7 +59,7 @@ func (b *bench) measureMode(ctx context.Context, mode string) (ModeResult, error
 	}
 	m := ModeResult{Mode: mode, LatencyQPS: b.cfg.LatencyQPS}
 	for i := range runs {
-		runs[i].QPSMedian = median(runs[i].QPS)
+		runs[i].QPSMedian = report.Samples(runs[i].QPS).Median()
 		if b.cfg.LatencyQPS <= 0 && (m.LatencyQPS == 0 || int(runs[i].QPSMedian/2) < m.LatencyQPS) {
 			m.LatencyQPS = max(1, int(runs[i].QPSMedian/2))
 		}
@@ -182,12 +186,11 @@ func (b *bench) latencyRun(ctx context.Context, s *dnsServer, plan cpuPlan, qps 
 	if err != nil {
 		return fmt.Errorf("latency run of %s: %w", s.name, err)
 	}
-	lat := make([]float64, len(res.Latencies))
-	for i, d := range res.Latencies {
-		lat[i] = d.Seconds()
+	slices.Sort(res.Latencies)
+	ms := func(p float64) float64 {
+		return float64(loadgen.Percentile(res.Latencies, p)) / float64(time.Millisecond)
 	}
-	p := percentiles(lat, 50, 90, 99, 99.9)
-	r.P50Ms, r.P90Ms, r.P99Ms, r.P999Ms = p[0]*1000, p[1]*1000, p[2]*1000, p[3]*1000
+	r.P50Ms, r.P90Ms, r.P99Ms, r.P999Ms = ms(50), ms(90), ms(99), ms(99.9)
 	r.LatencyLost = res.Sent - res.Received
 	r.LatencySent = res.Sent
 	return nil

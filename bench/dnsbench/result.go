@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
+
+	"rudder/bench/report"
 )
 
 // Result is everything one benchmark run measured; it is written as dns.json.
@@ -80,31 +81,6 @@ func loadAvg() string {
 	return "?"
 }
 
-// median of xs (not modified).
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func minMax(xs []float64) (lo, hi float64) {
-	for i, x := range xs {
-		if i == 0 || x < lo {
-			lo = x
-		}
-		if i == 0 || x > hi {
-			hi = x
-		}
-	}
-	return lo, hi
-}
-
 // find is the run of server in m, or nil.
 func (m ModeResult) find(server string) *ServerRun {
 	for i := range m.Servers {
@@ -130,12 +106,12 @@ func (r *Result) WriteJSON(path string) error {
 // WriteMarkdown writes the DNS section of REPORT.md.
 func (r *Result) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "## Cluster DNS: rudder dns against CoreDNS (%s services)\n\n", thousands(r.Services))
+	fmt.Fprintf(&b, "## Cluster DNS: rudder dns against CoreDNS (%s services)\n\n", report.Thousands(r.Services))
 	for _, s := range r.Servers {
 		fmt.Fprintf(&b, "- %s: %s\n", s.Name, s.Version)
 	}
 	fmt.Fprintf(&b, "\nBoth servers watch the same `rudder server` (%s Services in %d namespaces, %d headless with %s), forward to the same stub upstream on 127.0.0.1 and cache (CoreDNS: `kubernetes ... ttl 5`, `cache 30`; rudder: its defaults, TTL 5 s, with the cache's TTL caps set to 30 s like `cache 30`). ",
-		thousands(r.Services), r.Namespaces, r.Headless, "their own EndpointSlices")
+		report.Thousands(r.Services), r.Namespaces, r.Headless, "their own EndpointSlices")
 	fmt.Fprintf(&b, "QPS: dnsperf at maximum throughput (no -Q, -c %d, -q %d), %d runs of %s per server and mode, servers alternating; median (min–max). ",
 		r.Clients, r.Outstanding, r.Runs, r.Duration)
 	b.WriteString("p50/p99/p99.9: one run of the bench's own open-loop UDP generator (Go, miekg/dns-packed queries of the same mix, 4 sockets, every answer timed by message ID) at a fixed rate, the same for both servers (half the lower median QPS); not dnsperf -v, whose per-query printing inflates its own p99 several-fold. ")
@@ -144,10 +120,11 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, m := range r.Modes {
 		for _, s := range m.Servers {
-			lo, hi := minMax(s.QPS)
+			q := report.Samples(s.QPS)
+			lo, hi := q.Min(), q.Max()
 			fmt.Fprintf(&b, "| %s | %s | %s (%s–%s) | %s | %s | %.3f | %.3f | %.3f | %d | %s | %.1f | %.1f | %.1f | %.1f |\n",
-				m.Mode, s.Server, thousands(int(s.QPSMedian)), thousands(int(lo)), thousands(int(hi)), ratioCell(m, s.Server),
-				thousands(m.LatencyQPS), s.P50Ms, s.P99Ms, s.P999Ms, s.Lost+s.LatencyLost, nxShare(s.Rcodes), s.RSSLoadedMiB, s.RSSAfterMiB,
+				m.Mode, s.Server, report.Thousands(int(s.QPSMedian)), report.Thousands(int(lo)), report.Thousands(int(hi)), ratioCell(m, s.Server),
+				report.Thousands(m.LatencyQPS), s.P50Ms, s.P99Ms, s.P999Ms, s.Lost+s.LatencyLost, nxShare(s.Rcodes), s.RSSLoadedMiB, s.RSSAfterMiB,
 				s.AnonLoadedMiB, s.AnonAfterMiB)
 		}
 	}
@@ -229,16 +206,4 @@ func nxShare(rc map[string]int) string {
 		return ""
 	}
 	return fmt.Sprintf("%.1f", 100*float64(rc["NXDOMAIN"])/float64(total))
-}
-
-// thousands formats n with comma separators.
-func thousands(n int) string {
-	s := fmt.Sprint(n)
-	if n < 0 {
-		return "-" + thousands(-n)
-	}
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }

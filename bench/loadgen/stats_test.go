@@ -87,3 +87,20 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("defaults: %+v", cfg)
 	}
 }
+
+// TestPercentileNearestRank: the latency percentiles of the DNS benchmark
+// (p99.9 of 1,000 samples is the 999th).
+func TestPercentileNearestRank(t *testing.T) {
+	lat := make([]time.Duration, 1000)
+	for i := range lat {
+		lat[i] = time.Duration(i + 1)
+	}
+	for _, c := range []struct {
+		p    float64
+		want time.Duration
+	}{{50, 500}, {99, 990}, {99.9, 999}, {100, 1000}, {0, 1}} {
+		if got := Percentile(lat, c.p); got != c.want {
+			t.Errorf("Percentile(%v) = %v, want %v", c.p, got, c.want)
+		}
+	}
+}

@@ -80,6 +80,9 @@ func num(v float64, dec int) string {
 	return strconv.FormatFloat(v, 'f', dec, 64)
 }
 
+// Thousands formats n with thousands separators (1,234,567).
+func Thousands(n int) string { return groupDigits(strconv.Itoa(n)) }
+
 // groupDigits puts thousands separators into an integer string.
 func groupDigits(s string) string {
 	neg := strings.HasPrefix(s, "-")
