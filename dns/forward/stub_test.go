@@ -3,7 +3,6 @@ package forward
 import (
 	"net"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,19 +13,17 @@ import (
 // port. handle returns the reply, or nil to stay silent.
 type stub struct {
 	addr   string
-	handle atomic.Pointer[func(w dns.ResponseWriter, r *dns.Msg) *dns.Msg]
+	handle func(w dns.ResponseWriter, r *dns.Msg) *dns.Msg
 
 	mu      sync.Mutex
 	udp     int
 	tcp     int
 	remotes map[string]bool
-	names   []string
 }
 
 func startStub(t testing.TB, handle func(w dns.ResponseWriter, r *dns.Msg) *dns.Msg) *stub {
 	t.Helper()
-	s := &stub{remotes: map[string]bool{}}
-	s.handle.Store(&handle)
+	s := &stub{remotes: map[string]bool{}, handle: handle}
 	pc, l := listenPair(t)
 	s.addr = pc.LocalAddr().String()
 	h := dns.HandlerFunc(s.serve)
@@ -58,8 +55,6 @@ func listenPair(t testing.TB) (net.PacketConn, net.Listener) {
 	return nil, nil
 }
 
-func (s *stub) setHandler(h func(w dns.ResponseWriter, r *dns.Msg) *dns.Msg) { s.handle.Store(&h) }
-
 func (s *stub) serve(w dns.ResponseWriter, r *dns.Msg) {
 	s.mu.Lock()
 	if _, ok := w.RemoteAddr().(*net.TCPAddr); ok {
@@ -68,9 +63,8 @@ func (s *stub) serve(w dns.ResponseWriter, r *dns.Msg) {
 		s.udp++
 	}
 	s.remotes[w.RemoteAddr().String()] = true
-	s.names = append(s.names, r.Question[0].Name)
 	s.mu.Unlock()
-	if m := (*s.handle.Load())(w, r); m != nil {
+	if m := s.handle(w, r); m != nil {
 		w.WriteMsg(m)
 	}
 }
@@ -81,15 +75,6 @@ func (s *stub) counts() (udp, tcp, remotes int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.udp, s.tcp, len(s.remotes)
-}
-
-func (s *stub) lastName() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.names) == 0 {
-		return ""
-	}
-	return s.names[len(s.names)-1]
 }
 
 // answerA answers every question with one A record.

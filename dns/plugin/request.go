@@ -34,14 +34,6 @@ func (r Request) QType() uint16 {
 	return r.Req.Question[0].Qtype
 }
 
-// QClass is the question's class.
-func (r Request) QClass() uint16 {
-	if len(r.Req.Question) == 0 {
-		return 0
-	}
-	return r.Req.Question[0].Qclass
-}
-
 // Proto is "udp" or "tcp".
 func (r Request) Proto() string {
 	if r.W == nil {

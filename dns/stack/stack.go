@@ -89,7 +89,6 @@ type Stack struct {
 	srv  *server.Server
 	runs []func(ctx context.Context) error
 	fwd  *forward.Forward
-	log  *slog.Logger
 	// ready are the handlers' loaded-state checks, also behind /ready.
 	ready map[string]func() bool
 }
@@ -108,7 +107,7 @@ func New(cfg Config) (*Stack, error) {
 	if cfg.Name == "" {
 		cfg.Name = "dns://" + cfg.Listen[0]
 	}
-	s := &Stack{log: cfg.Logger}
+	s := &Stack{}
 	errs := dnslog.NewErrors(dnslog.ErrorsConfig{Logger: cfg.Logger})
 	s.runs = append(s.runs, func(ctx context.Context) error { errs.Run(ctx); return nil })
 	m, err := metrics.New(metrics.Config{Server: cfg.Name, Registerer: cfg.Registerer})
