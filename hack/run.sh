@@ -30,6 +30,20 @@ run kubectl -n demo run client --image=busybox --restart=Never \
   sh -c 'for i in 1 2 3 4 5 6 7 8 9; do echo "request $i -> served by $(wget -q -O - http://web/hostname)"; done'
 kubectl -n demo wait --for=jsonpath='{.status.phase}'=Succeeded pod/client --timeout=60s >/dev/null
 run kubectl -n demo logs client
+ip=$(kubectl get node "$last" -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}')
+echo
+echo "# the ingress controller (a DaemonSet on every node's port 80 and 443) routes"
+echo "# the host name web.demo.example to the same pods:"
+run kubectl -n rudder-ingress rollout status daemonset/rudder-ingress --timeout=60s
+run kubectl apply -f examples/ingress.yaml
+for i in $(seq 1 50); do
+  [[ -n $(kubectl -n demo get ingress web -o jsonpath='{.status.loadBalancer.ingress[*].ip}') ]] && break
+  sleep 0.2
+done
+run kubectl -n demo get ingress web
+for i in 1 2 3; do
+  run curl -sS --resolve "web.demo.example:80:$ip" http://web.demo.example/hostname; echo
+done
 cat <<MSG
 
 The lab is running: export KUBECONFIG=$KUBECONFIG
@@ -37,6 +51,7 @@ Try next:
   kubectl get pods -A -o wide
   kubectl -n demo exec deploy/web -- $PWD/bin/rudder dig +search web      # the cluster DNS
   kubectl -n demo exec deploy/web -- hostname; kubectl -n demo logs deploy/web
+  curl --resolve web.demo.example:80:$ip http://web.demo.example/hostname   # the ingress
   kubectl create deployment nginx --image=nginx && kubectl expose deployment nginx --port=80 --type=NodePort
   bin/rudder lab status --dir $DIR
   make stop          # removes every namespace, link, process and file of the lab

@@ -98,11 +98,15 @@ func validateDNS(spec *corev1.PodSpec, path *field.Path) field.ErrorList {
 	return errs
 }
 
+// validateHostNetworkPorts: under hostNetwork a port's hostPort is its
+// containerPort. A Pod has hostPort defaulted to containerPort; a
+// workload's pod template does not (upstream stopped defaulting it), so
+// 0 is accepted, as upstream does.
 func validateHostNetworkPorts(cs []corev1.Container, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	for i := range cs {
 		for j, p := range cs[i].Ports {
-			if p.HostPort != p.ContainerPort {
+			if p.HostPort != 0 && p.HostPort != p.ContainerPort {
 				errs = append(errs, field.Invalid(path.Index(i).Child("ports").Index(j).Child("containerPort"),
 					p.ContainerPort, "must match `hostPort` when `hostNetwork` is true"))
 			}

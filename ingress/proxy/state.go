@@ -1,0 +1,151 @@
+package proxy
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"rudder/ingress/route"
+)
+
+// maxAttempts bounds the endpoints one request tries.
+const maxAttempts = 3
+
+type stateKey struct{}
+
+// reqState is what the proxy tracks of one request, from ServeHTTP to
+// the end of the response. The upstream side finds it in the context.
+type reqState struct {
+	start time.Time
+	l     *listener
+	rec   recorder
+	id    string
+	// idHeader is {id}, shared read-only by the upstream request and
+	// the response headers.
+	idHeader []string
+	host     string
+	ri       *routeInfo
+	pol      *route.Policy
+	// origin is the CORS Allow-Origin to add to the response, if any.
+	origin string
+
+	// ep is the endpoint serving the request (counted as outstanding).
+	ep        *endpoint
+	tried     [maxAttempts]*endpoint
+	ntried    int
+	setCookie bool
+
+	bodyTooLarge  atomic.Bool
+	clientTimeout atomic.Bool
+	cancel        context.CancelCauseFunc
+
+	// The upstream timer: SendTimeout while the body is sent, then
+	// ReadTimeout until the response headers.
+	tmu         sync.Mutex
+	timer       *time.Timer
+	phase       int // phaseSending, phaseReading, phaseDone
+	readTimeout time.Duration
+}
+
+const (
+	phaseSending = iota
+	phaseReading
+	phaseDone
+)
+
+func stateOf(ctx context.Context) *reqState {
+	st, _ := ctx.Value(stateKey{}).(*reqState)
+	return st
+}
+
+// bodySent switches the upstream timer from sending to reading.
+func (st *reqState) bodySent() {
+	st.tmu.Lock()
+	defer st.tmu.Unlock()
+	if st.phase == phaseSending && st.timer != nil {
+		st.phase = phaseReading
+		st.timer.Reset(st.readTimeout)
+	}
+}
+
+// headersReceived stops the upstream timer; false means it fired first.
+func (st *reqState) headersReceived() bool {
+	st.tmu.Lock()
+	defer st.tmu.Unlock()
+	st.phase = phaseDone
+	return st.timer == nil || st.timer.Stop()
+}
+
+// choose picks the endpoint for the next attempt: the affinity cookie's
+// on the first attempt when it is healthy, else by the balancer among
+// the endpoints not tried yet. It counts the endpoint as outstanding.
+func (st *reqState) choose(req *http.Request, now time.Time) *endpoint {
+	b := st.ri.backend
+	n := now.UnixNano()
+	var e *endpoint
+	if a := st.pol.Affinity; a != nil {
+		if st.ntried == 0 {
+			if c, err := req.Cookie(a.CookieName); err == nil {
+				e = b.sticky(c.Value, n)
+			}
+		}
+		st.setCookie = e == nil
+	}
+	if e == nil {
+		e = b.pick(st.pol.Balance, st.tried[:st.ntried], n)
+	}
+	if e == nil {
+		return nil
+	}
+	st.tried[st.ntried] = e
+	st.ntried++
+	st.ep = e
+	e.outstanding.Add(1)
+	e.lastUsed.Store(n)
+	return e
+}
+
+// release stops counting the current endpoint as outstanding.
+func (st *reqState) release() {
+	if st.ep != nil {
+		st.ep.outstanding.Add(-1)
+		st.ep = nil
+	}
+}
+
+// recorder records the status and size of a response.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+// WriteHeader records the final status (101 included, other 1xx not).
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+// Flush flushes the underlying writer.
+func (r *recorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection (hijacking
+// for upgrades, deadlines).
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
