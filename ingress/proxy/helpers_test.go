@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -98,6 +99,9 @@ type testProxy struct {
 func startProxy(t testing.TB, cfg Config) *testProxy {
 	t.Helper()
 	cfg.Registerer = prometheus.NewRegistry()
+	if os.Getenv(noWireEnv) != "" {
+		cfg.NoWirePath = true
+	}
 	p, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

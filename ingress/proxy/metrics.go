@@ -18,6 +18,7 @@ type metrics struct {
 	active     prometheus.Gauge
 	retries    prometheus.Counter
 	ejections  prometheus.Counter
+	wire       prometheus.Counter
 	noRoute    prometheus.Observer // duration of requests without a route
 	statusText [600]string
 }
@@ -50,6 +51,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "rudder_ingress_endpoint_ejections_total",
 			Help: "Endpoints ejected by passive outlier detection.",
 		}),
+		wire: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rudder_ingress_wire_path_requests_total",
+			Help: "Plain-HTTP requests relayed on the wire path, without net/http (part of rudder_ingress_requests_total).",
+		}),
 	}
 	m.noRoute = m.duration.WithLabelValues("", "")
 	for i := range m.statusText {
@@ -58,7 +63,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.upstream, m.active, m.retries, m.ejections} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.upstream, m.active, m.retries, m.ejections, m.wire} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if errors.As(err, &are) {

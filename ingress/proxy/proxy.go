@@ -61,6 +61,9 @@ type Config struct {
 	// ShutdownTimeout bounds the wait for in-flight requests when Serve's
 	// context ends.
 	ShutdownTimeout time.Duration
+	// NoWirePath serves every plain-HTTP request through net/http, not
+	// only those the wire path cannot take (see wireconn.go).
+	NoWirePath bool
 }
 
 func (c *Config) setDefaults() {
@@ -191,20 +194,32 @@ func (p *Proxy) Serve(ctx context.Context, httpLn, httpsLn net.Listener) error {
 		return errors.New("serve ingress proxy: no listener")
 	}
 	var servers []*http.Server
-	errc := make(chan error, 2)
+	var wire *wireServer
+	errc := make(chan error, 3)
+	nserve := 0
 	if httpLn != nil {
-		srv := p.server(listenerFor(httpLn, false))
+		l := listenerFor(httpLn, false)
+		srv := p.server(l)
 		protos := new(http.Protocols)
 		protos.SetHTTP1(true)
 		protos.SetUnencryptedHTTP2(p.cfg.H2C)
 		srv.Protocols = protos
 		servers = append(servers, srv)
-		go func() { errc <- wrapServe("http", srv.Serve(httpLn)) }()
+		ln := httpLn
+		if !p.cfg.NoWirePath {
+			wire = newWireServer(p, httpLn, l)
+			ln = wire.queue
+			nserve++
+			go func() { errc <- wrapServe("http", wire.serve()) }()
+		}
+		nserve++
+		go func() { errc <- wrapServe("http", srv.Serve(ln)) }()
 	}
 	if httpsLn != nil {
 		srv := p.server(listenerFor(httpsLn, true))
 		srv.TLSConfig = p.TLSConfig()
 		servers = append(servers, srv)
+		nserve++
 		go func() { errc <- wrapServe("https", srv.ServeTLS(httpsLn, "", "")) }()
 	}
 	var first error
@@ -212,8 +227,8 @@ func (p *Proxy) Serve(ctx context.Context, httpLn, httpsLn net.Listener) error {
 	case <-ctx.Done():
 	case first = <-errc:
 	}
-	p.shutdown(servers)
-	for range len(servers) - boolInt(first != nil) {
+	p.shutdown(servers, wire)
+	for range nserve - boolInt(first != nil) {
 		if err := <-errc; err != nil && first == nil {
 			first = err
 		}
@@ -235,10 +250,14 @@ func boolInt(b bool) int {
 	return 0
 }
 
-func (p *Proxy) shutdown(servers []*http.Server) {
+func (p *Proxy) shutdown(servers []*http.Server, wire *wireServer) {
 	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.ShutdownTimeout)
 	defer cancel()
 	var wg sync.WaitGroup
+	if wire != nil {
+		deadline, _ := ctx.Deadline()
+		wg.Go(func() { wire.shutdown(deadline) })
+	}
 	for _, srv := range servers {
 		wg.Go(func() {
 			if err := srv.Shutdown(ctx); err != nil {

@@ -1,0 +1,487 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"syscall"
+	"time"
+
+	"rudder/ingress/route"
+)
+
+// wireRoute tells whether requests of a route can take the wire path:
+// an HTTP backend with endpoints, and no policy that needs the request
+// as net/http parses it (redirects, CORS, affinity cookies, rate limits,
+// allow lists), which the handler implements once.
+func wireRoute(ri *routeInfo) bool {
+	pol := ri.policy
+	return ri.backend != nil && ri.route.Backend.ExternalName == "" &&
+		(pol.Protocol == "" || pol.Protocol == route.HTTP) &&
+		!pol.SSLRedirect && pol.CORS == nil && pol.Affinity == nil && pol.LimitRPS == 0 &&
+		!pol.DenyAll && pol.Allow == nil
+}
+
+// errWireRetry marks a failure on a reused upstream connection before any
+// of the response arrived: the endpoint closed it while idle.
+var errWireRetry = errors.New("reused upstream connection closed")
+
+// relayResult is what the connection does after a request.
+type relayResult int
+
+const (
+	relayKeep    relayResult = iota // serve the next request
+	relayClose                      // close the connection
+	relayHandoff                    // not for the wire path: hand the connection to net/http
+)
+
+// relay serves the parsed request on the wire path, or reports that the
+// route needs net/http (nothing of the request is consumed then).
+func (wc *wireConn) relay() relayResult {
+	p := wc.s.p
+	start := time.Now()
+	h := &wc.req
+	g := p.gen.Load()
+	if g == nil {
+		return relayHandoff
+	}
+	rt := g.table.Match(hostOnly(string(h.host)), string(h.path))
+	if rt == nil {
+		return relayHandoff
+	}
+	ri := g.info(rt)
+	if !wireRoute(ri) {
+		return relayHandoff
+	}
+	p.metrics.wire.Inc()
+	id := string(h.requestID)
+	if !validRequestID(id) {
+		id = newRequestID()
+	}
+	wc.headSent = false
+	status, sent, ep, err := wc.exchange(ri, id, start)
+	if h.size > 0 { // the head is still unconsumed when exchange failed early
+		wc.br.Discard(h.size)
+		h.size = 0
+	}
+	res := relayKeep
+	switch {
+	case err == nil:
+	case wc.headSent || status == 0:
+		res = relayClose // mid-response, or the client is gone
+	case wc.replyError(status, id) != nil:
+		res = relayClose
+	}
+	wc.record(ri, status, sent, ep, id, start, err)
+	return res
+}
+
+// exchange sends the request to an endpoint and copies the response.
+// status is the response status sent, or to send when err != nil (0:
+// close the connection without a response).
+func (wc *wireConn) exchange(ri *routeInfo, id string, start time.Time) (status int, sent int64, ep *endpoint, err error) {
+	p := wc.s.p
+	pol := ri.policy
+	var tried [maxAttempts]*endpoint
+	ntried := 0
+	for {
+		now := time.Now()
+		ep = ri.backend.pick(pol.Balance, tried[:ntried], now.UnixNano())
+		if ep == nil {
+			return 502, 0, nil, errNoEndpoint
+		}
+		tried[ntried] = ep
+		ntried++
+		ep.outstanding.Add(1)
+		ep.lastUsed.Store(now.UnixNano())
+		status, sent, err = wc.attempt(ri, ep, id, now)
+		ep.outstanding.Add(-1)
+		var de *dialError
+		if err == nil || !errors.As(err, &de) {
+			if err == nil {
+				ri.duration.Observe(time.Since(start).Seconds())
+			}
+			return status, sent, ep, err
+		}
+		p.upstream.failed(ep, time.Now())
+		if ntried >= maxAttempts || ntried >= len(ri.backend.eps) {
+			if de.timeout() {
+				return 504, 0, ep, err
+			}
+			return 502, 0, ep, err
+		}
+		p.metrics.retries.Inc()
+	}
+}
+
+// attempt is one try on ep: a pooled connection (a fresh one when the
+// pooled one turns out closed), the request, the response.
+func (wc *wireConn) attempt(ri *routeInfo, ep *endpoint, id string, now time.Time) (int, int64, error) {
+	p := wc.s.p
+	for {
+		pc := ep.h1.get(now)
+		reused := pc != nil
+		if pc == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), orDefault(ri.policy.ConnectTimeout, DefaultConnectTimeout))
+			c, err := p.upstream.dial(ctx, "tcp", ep.addr)
+			cancel()
+			if err != nil {
+				return 0, 0, err
+			}
+			pc = &h1Conn{c: c, br: bufio.NewReaderSize(c, wireBufSize), bw: bufio.NewWriterSize(c, wireBufSize)}
+		}
+		status, sent, err := wc.roundTrip(ri, ep, pc, id, reused)
+		if errors.Is(err, errWireRetry) {
+			continue
+		}
+		return status, sent, err
+	}
+}
+
+// roundTrip writes the request on pc, reads the response head and copies
+// the response to the client.
+func (wc *wireConn) roundTrip(ri *routeInfo, ep *endpoint, pc *h1Conn, id string, reused bool) (int, int64, error) {
+	pol := ri.policy
+	pc.c.SetWriteDeadline(time.Now().Add(orDefault(pol.SendTimeout, DefaultSendTimeout)))
+	wc.writeRequest(pc.bw, ri, id)
+	sentAt := time.Now()
+	if err := pc.bw.Flush(); err != nil {
+		pc.c.Close()
+		if reused {
+			return 0, 0, errWireRetry
+		}
+		return 502, 0, err
+	}
+	pc.c.SetReadDeadline(sentAt.Add(orDefault(pol.ReadTimeout, DefaultReadTimeout)))
+	head, err := readResponseHead(pc.br, &wc.resp)
+	if err != nil {
+		pc.c.Close()
+		var ne net.Error
+		switch {
+		case reused && pc.br.Buffered() == 0 && (errors.Is(err, io.EOF) || isConnReset(err)):
+			return 0, 0, errWireRetry
+		case errors.As(err, &ne) && ne.Timeout():
+			return 504, 0, err
+		}
+		return 502, 0, err
+	}
+	ri.upstream.Observe(time.Since(sentAt).Seconds())
+	switch wc.resp.status {
+	case 502, 503, 504:
+		wc.s.p.upstream.failed(ep, time.Now())
+	default:
+		ep.succeeded()
+	}
+	wc.br.Discard(wc.req.size) // the request is written: its head can go
+	wc.req.size = 0
+	wc.writeResponseHead(id)
+	pc.br.Discard(len(head))
+	sent, err := wc.copyBody(pc)
+	if err != nil {
+		pc.c.Close()
+		return wc.resp.status, sent, err // the head is out: close the client too
+	}
+	// The body is read whole: the upstream connection is free before
+	// the client has the end of the response.
+	if wc.resp.closeConn || pc.br.Buffered() > 0 {
+		pc.c.Close()
+	} else {
+		pc.c.SetDeadline(time.Time{})
+		ep.h1.put(pc, time.Now())
+	}
+	if err := wc.bw.Flush(); err != nil {
+		return wc.resp.status, sent, err
+	}
+	return wc.resp.status, sent, nil
+}
+
+// readResponseHead reads up to the end of the response head (skipping
+// 1xx interim responses) without consuming it; it returns the head.
+func readResponseHead(br *bufio.Reader, h *respHead) ([]byte, error) {
+	for {
+		buf, _ := br.Peek(br.Buffered())
+		if i := bytes.Index(buf, crlf2); i >= 0 {
+			head := buf[:i+4]
+			if err := parseResponse(head, h); err != nil {
+				return nil, err
+			}
+			if h.status >= 100 && h.status < 200 {
+				if h.status == 101 {
+					return nil, errors.New("unexpected 101 Switching Protocols")
+				}
+				br.Discard(len(head))
+				continue
+			}
+			return head, nil
+		}
+		if br.Buffered() == br.Size() {
+			return nil, errors.New("upstream response head too large")
+		}
+		if _, err := br.Peek(br.Buffered() + 1); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// writeRequest writes the upstream request head: the client's fields
+// minus the hop-by-hop ones, plus the X-Forwarded-* set.
+func (wc *wireConn) writeRequest(bw *bufio.Writer, ri *routeInfo, id string) {
+	h := &wc.req
+	bw.Write(h.method)
+	bw.WriteByte(' ')
+	if ri.policy.RewriteTarget != "" {
+		path := ri.route.Rewrite(string(h.path))
+		if path == "" {
+			path = "/"
+		}
+		bw.WriteString(path)
+		bw.Write(h.query)
+	} else {
+		bw.Write(h.target)
+	}
+	bw.WriteString(" HTTP/1.1\r\n")
+	for _, f := range h.fields {
+		if !f.drop {
+			writeField(bw, f.name, f.value)
+		}
+	}
+	ip := clientHost(wc.remote)
+	bw.WriteString("X-Forwarded-For: ")
+	if len(h.xff) > 0 {
+		bw.Write(h.xff)
+		bw.WriteString(", ")
+	}
+	bw.WriteString(ip)
+	bw.WriteString("\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: ")
+	bw.Write(h.host)
+	if l := wc.s.l; l.portHeader != nil {
+		bw.WriteString("\r\nX-Forwarded-Port: ")
+		bw.WriteString(l.portHeader[0])
+	}
+	bw.WriteString("\r\nX-Real-Ip: ")
+	bw.WriteString(ip)
+	bw.WriteString("\r\nX-Request-Id: ")
+	bw.WriteString(id)
+	bw.WriteString("\r\n\r\n")
+}
+
+func writeField(bw *bufio.Writer, name, value []byte) {
+	bw.Write(name)
+	bw.WriteString(": ")
+	bw.Write(value)
+	bw.WriteString("\r\n")
+}
+
+// writeResponseHead writes the client's response head from the
+// upstream's, minus hop-by-hop fields, plus X-Request-Id.
+func (wc *wireConn) writeResponseHead(id string) {
+	bw, r := wc.bw, &wc.resp
+	wc.headSent = true
+	bw.WriteString("HTTP/1.1 ")
+	bw.Write(r.statusLine)
+	bw.WriteString("\r\n")
+	for _, f := range r.fields {
+		if !f.drop {
+			writeField(bw, f.name, f.value)
+		}
+	}
+	bw.WriteString("X-Request-Id: ")
+	bw.WriteString(id)
+	// Without a length the body ends when the upstream closes: so must
+	// the client's connection.
+	if !bodyless(wc.req.method, r.status) && !r.chunked && r.contentLength < 0 {
+		wc.req.closeConn = true
+	}
+	if wc.req.closeConn {
+		bw.WriteString("\r\nConnection: close")
+	}
+	bw.WriteString("\r\n\r\n")
+}
+
+// copyBody copies the response body by its framing.
+func (wc *wireConn) copyBody(pc *h1Conn) (int64, error) {
+	r := &wc.resp
+	switch {
+	case bodyless(wc.req.method, r.status):
+		return 0, nil
+	case r.chunked:
+		return copyChunked(wc.bw, pc.br)
+	case r.contentLength >= 0:
+		return copyN(wc.bw, pc.br, r.contentLength)
+	}
+	r.closeConn = true
+	return copyN(wc.bw, pc.br, -1)
+}
+
+// copyN copies n bytes (n < 0: up to EOF) from r to w, flushing w
+// whenever r has nothing buffered, so a response streamed by the
+// upstream reaches the client as it comes, while one that arrived whole
+// is written with one system call.
+func copyN(w *bufio.Writer, r *bufio.Reader, n int64) (int64, error) {
+	var done int64
+	for n < 0 || done < n {
+		if r.Buffered() == 0 {
+			if err := w.Flush(); err != nil {
+				return done, err
+			}
+			if _, err := r.Peek(1); err != nil {
+				if err == io.EOF && n < 0 {
+					return done, nil
+				}
+				if err == io.EOF {
+					err = io.ErrUnexpectedEOF
+				}
+				return done, err
+			}
+		}
+		k := r.Buffered()
+		if n >= 0 && int64(k) > n-done {
+			k = int(n - done)
+		}
+		b, _ := r.Peek(k)
+		if _, err := w.Write(b); err != nil {
+			return done, err
+		}
+		r.Discard(k)
+		done += int64(k)
+	}
+	return done, nil
+}
+
+// maxChunkLine bounds a chunk-size or trailer line.
+const maxChunkLine = 4 << 10
+
+// copyChunked copies a chunked body verbatim (extensions and trailers
+// included), checking its framing; it returns the payload bytes.
+func copyChunked(w *bufio.Writer, r *bufio.Reader) (int64, error) {
+	var total int64
+	for {
+		line, err := readLine(w, r)
+		if err != nil {
+			return total, err
+		}
+		size := line[:len(line)-2]
+		if i := bytes.IndexByte(size, ';'); i >= 0 {
+			size = size[:i]
+		}
+		n, err := strconv.ParseInt(string(bytes.TrimRight(size, " \t")), 16, 64)
+		if err != nil || n < 0 {
+			return total, errBadResponse
+		}
+		w.Write(line)
+		if n == 0 {
+			return total, copyTrailers(w, r)
+		}
+		if _, err := copyN(w, r, n); err != nil {
+			return total, err
+		}
+		total += n
+		end, err := readLine(w, r)
+		if err != nil || len(end) != 2 {
+			return total, errBadResponse
+		}
+		w.Write(end)
+	}
+}
+
+func copyTrailers(w *bufio.Writer, r *bufio.Reader) error {
+	for {
+		line, err := readLine(w, r)
+		if err != nil {
+			return err
+		}
+		w.Write(line)
+		if len(line) == 2 {
+			return nil
+		}
+	}
+}
+
+// readLine reads one CRLF-terminated line, CRLF included; the slice is
+// valid until the next read.
+// When r has nothing buffered, w is flushed first: the client gets what
+// came so far before the proxy waits for more.
+func readLine(w *bufio.Writer, r *bufio.Reader) ([]byte, error) {
+	if r.Buffered() == 0 {
+		if err := w.Flush(); err != nil {
+			return nil, err
+		}
+	}
+	line, err := r.ReadSlice('\n')
+	if err == bufio.ErrBufferFull || (err == nil && (len(line) > maxChunkLine || len(line) < 2 || line[len(line)-2] != '\r')) {
+		return nil, errBadResponse
+	}
+	return line, err
+}
+
+// replyError answers the client with a short error.
+func (wc *wireConn) replyError(status int, id string) error {
+	text := statusReason(status)
+	bw := wc.bw
+	bw.WriteString("HTTP/1.1 ")
+	bw.WriteString(strconv.Itoa(status))
+	bw.WriteString(" ")
+	bw.WriteString(text)
+	bw.WriteString("\r\nContent-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nX-Request-Id: ")
+	bw.WriteString(id)
+	bw.WriteString("\r\nContent-Length: ")
+	bw.WriteString(strconv.Itoa(len(text) + 1))
+	if wc.req.closeConn {
+		bw.WriteString("\r\nConnection: close")
+	}
+	bw.WriteString("\r\n\r\n")
+	bw.WriteString(text)
+	bw.WriteString("\n")
+	return bw.Flush()
+}
+
+func statusReason(code int) string {
+	switch code {
+	case 502:
+		return "Bad Gateway"
+	case 503:
+		return "Service Unavailable"
+	case 504:
+		return "Gateway Timeout"
+	}
+	return "Error"
+}
+
+// record counts the request and writes its access log line.
+func (wc *wireConn) record(ri *routeInfo, status int, sent int64, ep *endpoint, id string, start time.Time, err error) {
+	p := wc.s.p
+	if status == 0 {
+		status = statusClientClosed
+	}
+	if err != nil {
+		ri.duration.Observe(time.Since(start).Seconds())
+		p.log.LogAttrs(context.Background(), slog.LevelWarn, "upstream request failed",
+			slog.String("request_id", id), slog.String("service", ri.service),
+			slog.Int("status", status), slog.Any("error", err))
+	}
+	p.metrics.requests.WithLabelValues(ri.ingress, ri.service, p.metrics.status(status)).Inc()
+	if !p.cfg.AccessLog {
+		return
+	}
+	upstream := ""
+	if ep != nil {
+		upstream = ep.addr
+	}
+	h := &wc.req
+	p.log.LogAttrs(context.Background(), slog.LevelInfo, "request",
+		slog.String("remote", wc.remote), slog.String("method", string(h.method)),
+		slog.String("host", string(h.host)), slog.String("path", string(h.path)),
+		slog.Int("status", status), slog.Int64("bytes", sent),
+		slog.Duration("duration", time.Since(start)), slog.String("upstream", upstream),
+		slog.String("request_id", id), slog.String("ingress", ri.ingress),
+		slog.String("service", ri.service))
+}
+
+func isConnReset(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
