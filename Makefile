@@ -7,8 +7,9 @@ export PATH := /usr/local/go/bin:$(PATH)
 
 # Debian packages the project needs (tests and the lab).
 # nginx and busybox back the lab's default images of the same names.
-# dnsperf drives the DNS benchmark (its smoke test runs in make test).
-DEB_PACKAGES := ca-certificates iproute2 procps iptables nftables iperf3 util-linux nginx busybox dnsperf
+# dnsperf drives the DNS benchmark, wrk the ingress benchmark (their smoke
+# tests run in make test); curl is make run's ingress demo.
+DEB_PACKAGES := ca-certificates iproute2 procps iptables nftables iperf3 util-linux nginx busybox dnsperf wrk curl
 
 # Packages whose tests need no root and no kernel: run with -race.
 PURE_PKGS := ./controlplane/catalog/... ./controlplane/registry/... ./ipam/... \

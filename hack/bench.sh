@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # make bench: runs `rudder bench` (every packet path against the raw veth
 # limit, with charts), then the component benchmarks of the other issues
-# (storage, apiserver, scheduler, CNI, proxy backends in process), and
-# gathers everything into bench/results/<date>/REPORT.md, with results.json
-# and the raw `go test -bench` output next to it. Not part of CI.
+# (storage, apiserver, scheduler, CNI, proxy backends in process, DNS,
+# ingress), and gathers everything into bench/results/<date>/REPORT.md,
+# with results.json and the raw `go test -bench` output next to it. Not part of CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${BENCH_OUT:-bench/results/$(date +%Y-%m-%d)}
@@ -29,6 +29,14 @@ printf '\n'
 DNS_OK=1
 rm -f "$OUT/DNS.md"
 bin/rudder bench-dns --out "$OUT" ${BENCH_DNS_ARGS:-} >>"$RAW" || DNS_OK=0
+printf '\r\033[K'
+step "ingress: rudder ingress against nginx and the direct path, wrk, 1 KiB responses"
+printf '\n'
+# bench-ingress prints its own [ingress] progress lines; a failure leaves a
+# note in the report instead of stopping the other sections.
+INGRESS_OK=1
+rm -f "$OUT/INGRESS.md"
+bin/rudder bench-ingress --out "$OUT" ${BENCH_INGRESS_ARGS:-} >>"$RAW" || INGRESS_OK=0
 printf '\r\033[K'
 {
   echo
@@ -86,6 +94,14 @@ printf '\r\033[K'
     echo "## Cluster DNS"
     echo
     echo "\`rudder bench-dns\` failed; see its output above and $OUT/dns/ for the server logs."
+  fi
+  echo
+  if [ "$INGRESS_OK" = 1 ] && [ -f "$OUT/INGRESS.md" ]; then
+    cat "$OUT/INGRESS.md"
+  else
+    echo "## Ingress"
+    echo
+    echo "\`rudder bench-ingress\` failed; see its output above and $OUT/ingress/ for the logs."
   fi
 } >>"$OUT/REPORT.md"
 printf '\r\033[K'

@@ -2,6 +2,7 @@ package netexec
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -10,12 +11,19 @@ import (
 // maxDelay bounds the delay query parameter.
 const maxDelay = 10 * time.Minute
 
+// maxBytes bounds /bytes/{n}.
+const maxBytes = 1 << 20
+
+// bytesChunk is the text /bytes/{n} repeats: 64 bytes, one line.
+const bytesChunk = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-\n"
+
 // endpoints is the text of "/".
 const endpoints = `netexec endpoints (each takes ?delay=<duration>, e.g. delay=200ms, to wait before answering):
 /                 this list
 /hostname         the hostname
 /clientip         the client's ip:port
 /echo?msg=X       X (&code=N answers with HTTP status N)
+/bytes/N          N bytes of text (0 to 1048576), e.g. /bytes/1024 for benchmarks
 /healthz          200 "ok"; 503 after /healthz/fail or once shutting down
 /healthz/fail     make /healthz fail
 /healthz/ok       make /healthz succeed again
@@ -31,6 +39,7 @@ func (s *Server) handler() http.Handler {
 	mux.HandleFunc("/hostname", func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, s.hostname) })
 	mux.HandleFunc("/clientip", func(w http.ResponseWriter, r *http.Request) { writeText(w, http.StatusOK, r.RemoteAddr) })
 	mux.HandleFunc("/echo", handleEcho)
+	mux.HandleFunc("/bytes/{n}", handleBytes)
 	mux.HandleFunc("/healthz", s.handleHealthz)
 	mux.HandleFunc("/healthz/fail", func(w http.ResponseWriter, _ *http.Request) {
 		s.failing.Store(true)
@@ -57,6 +66,30 @@ func handleEcho(w http.ResponseWriter, r *http.Request) {
 		code = n
 	}
 	writeText(w, code, r.URL.Query().Get("msg"))
+}
+
+// handleBytes answers n bytes of text/plain without allocating them: the
+// constant chunk repeated, so a benchmark measures the path, not netexec.
+func handleBytes(w http.ResponseWriter, r *http.Request) {
+	v := r.PathValue("n")
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > maxBytes {
+		writeText(w, http.StatusBadRequest, fmt.Sprintf("bad size %q: want 0 to %d bytes", v, maxBytes))
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(n))
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	for n > 0 {
+		k := min(n, len(bytesChunk))
+		if _, err := io.WriteString(w, bytesChunk[:k]); err != nil {
+			return
+		}
+		n -= k
+	}
 }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, _ *http.Request) {

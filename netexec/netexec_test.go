@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -134,6 +135,10 @@ func TestHTTPEndpoints(t *testing.T) {
 		{"/dial?host=127.0.0.1&port=0", 400, `dial: bad port "0"`},
 		{"/dial?host=127.0.0.1&port=80&protocol=sctp", 400, `dial: bad protocol "sctp"`},
 		{"/dial?host=127.0.0.1&port=80&tries=0", 400, `dial: bad tries "0"`},
+		{"/bytes/0", 200, ""},
+		{"/bytes/x", 400, `bad size "x"`},
+		{"/bytes/-1", 400, `bad size "-1"`},
+		{"/bytes/1048577", 400, `bad size "1048577"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -145,6 +150,19 @@ func TestHTTPEndpoints(t *testing.T) {
 				t.Errorf("hostname %q has extra bytes", body)
 			}
 		})
+	}
+}
+
+func TestBytes(t *testing.T) {
+	r := start(t, Config{})
+	for _, n := range []int{1, 63, 64, 1024, 1000, 1 << 20} {
+		code, body := r.mustGet(t, "/bytes/"+strconv.Itoa(n))
+		if code != 200 || len(body) != n {
+			t.Errorf("/bytes/%d: got %d with %d bytes", n, code, len(body))
+		}
+		if n >= 64 && body[:64] != bytesChunk {
+			t.Errorf("/bytes/%d starts %q, want the chunk", n, body[:64])
+		}
 	}
 }
 

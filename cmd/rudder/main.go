@@ -42,7 +42,7 @@ func newRootCommand() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	root.PersistentFlags().StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	root.AddCommand(newServerCommand(), newAgentCommand(), newNetdCommand(), newProxyCommandWithBackends(),
-		newLabCommand(), newBenchCommand(), newNetexecCommand(), newBenchClientCommand(), newContainerInitCommand(), newDNSCommand(), newDigCommand(), newBenchDNSCommand(), newIngressCommand(), newVersionCommand())
+		newLabCommand(), newBenchCommand(), newNetexecCommand(), newBenchClientCommand(), newContainerInitCommand(), newDNSCommand(), newDigCommand(), newBenchDNSCommand(), newBenchIngressCommand(), newIngressCommand(), newVersionCommand())
 	return root
 }
 

@@ -39,6 +39,7 @@ type routeInfo struct {
 	policy   *route.Policy
 	backend  *backendState // nil: 503
 	duration prometheus.Observer
+	ok       prometheus.Counter // requests_total with status 200
 	upstream prometheus.Observer
 }
 
@@ -78,6 +79,7 @@ func (g *generation) info(rt *route.Route) *routeInfo {
 		ri.backend = g.backendLocked(b)
 	}
 	ri.duration = g.p.metrics.duration.WithLabelValues(ri.ingress, ri.service)
+	ri.ok = g.p.metrics.requests.WithLabelValues(ri.ingress, ri.service, "200")
 	ri.upstream = g.p.metrics.upstream.WithLabelValues(ri.ingress, ri.service)
 	if len(g.routes) < maxCachedRoutes {
 		g.routes[rt] = ri

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -186,6 +187,9 @@ func (wc *wireConn) readHead() (ok bool, err error) {
 		return false, net.ErrClosed
 	}
 	wc.c.SetReadDeadline(time.Now().Add(p.cfg.IdleTimeout))
+	if wc.br.Buffered() == 0 {
+		runtime.Gosched() // as before reading a response (see roundTrip)
+	}
 	if _, err := wc.br.Peek(1); err != nil {
 		return false, err
 	}

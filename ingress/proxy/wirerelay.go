@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -147,9 +148,13 @@ func (wc *wireConn) attempt(ri *routeInfo, ep *endpoint, id string, now time.Tim
 // the response to the client.
 func (wc *wireConn) roundTrip(ri *routeInfo, ep *endpoint, pc *h1Conn, id string, reused bool) (int, int64, error) {
 	pol := ri.policy
-	pc.c.SetWriteDeadline(time.Now().Add(orDefault(pol.SendTimeout, DefaultSendTimeout)))
-	wc.writeRequest(pc.bw, ri, id)
+	// One deadline, the read timeout, for both directions: sending a
+	// bodiless head (at most one buffer, into a connection whose last
+	// exchange completed) does not block, so SendTimeout has nothing to
+	// bound here; one timer update per request, not two.
 	sentAt := time.Now()
+	pc.c.SetDeadline(sentAt.Add(orDefault(pol.ReadTimeout, DefaultReadTimeout)))
+	wc.writeRequest(pc.bw, ri, id)
 	if err := pc.bw.Flush(); err != nil {
 		pc.c.Close()
 		if reused {
@@ -157,7 +162,10 @@ func (wc *wireConn) roundTrip(ri *routeInfo, ep *endpoint, pc *h1Conn, id string
 		}
 		return 502, 0, err
 	}
-	pc.c.SetReadDeadline(sentAt.Add(orDefault(pol.ReadTimeout, DefaultReadTimeout)))
+	// Let the other connections run before reading: by then the answer
+	// has often arrived, and the read does not come back empty (EAGAIN,
+	// a wasted system call and a trip through the poller).
+	runtime.Gosched()
 	head, err := readResponseHead(pc.br, &wc.resp)
 	if err != nil {
 		pc.c.Close()
@@ -464,7 +472,11 @@ func (wc *wireConn) record(ri *routeInfo, status int, sent int64, ep *endpoint, 
 			slog.String("request_id", id), slog.String("service", ri.service),
 			slog.Int("status", status), slog.Any("error", err))
 	}
-	p.metrics.requests.WithLabelValues(ri.ingress, ri.service, p.metrics.status(status)).Inc()
+	if status == 200 {
+		ri.ok.Inc()
+	} else {
+		p.metrics.requests.WithLabelValues(ri.ingress, ri.service, p.metrics.status(status)).Inc()
+	}
 	if !p.cfg.AccessLog {
 		return
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"rudder/bench/dnsbench"
+	"rudder/bench/ingressbench"
 	"rudder/bench/report"
 )
 
@@ -94,5 +95,37 @@ func TestDNSBenchQuick(t *testing.T) {
 	}
 	if res.StubQueries == 0 {
 		t.Errorf("the stub upstream saw no query: forwarding not measured")
+	}
+}
+
+// TestIngressBenchQuick runs `rudder bench-ingress --quick`: rudder server,
+// two netexec backends, rudder ingress and nginx, each path driven by wrk;
+// every path must produce numbers without errors.
+func TestIngressBenchQuick(t *testing.T) {
+	out := t.TempDir()
+	cmd := exec.Command(rudderBin(t), "bench-ingress", "--quick", "--out", out)
+	b, err := cmd.CombinedOutput()
+	t.Logf("rudder bench-ingress --quick:\n%s", b)
+	if err != nil {
+		t.Fatalf("rudder bench-ingress --quick: %v", err)
+	}
+	raw, err := os.ReadFile(filepath.Join(out, "ingress.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res ingressbench.Result
+	if err := json.Unmarshal(raw, &res); err != nil {
+		t.Fatalf("ingress.json: %v", err)
+	}
+	if len(res.Modes) != 1 || len(res.Modes[0].Points) != 3 {
+		t.Fatalf("want one mode with three paths, got %+v", res.Modes)
+	}
+	for _, p := range res.Modes[0].Points {
+		if len(p.RPS) != 1 || p.RPS[0] <= 0 || p.Errors != 0 {
+			t.Errorf("%s: %+v", p.Path, p)
+		}
+	}
+	if len(res.Modes[0].Memory) != 2 {
+		t.Errorf("memory %+v", res.Modes[0].Memory)
 	}
 }

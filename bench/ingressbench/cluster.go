@@ -1,0 +1,252 @@
+package ingressbench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discovery "k8s.io/api/discovery/v1"
+	networking "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// The objects the benchmark creates.
+const (
+	namespace   = "bench"
+	serviceName = "backend"
+	ingressName = "bench"
+	className   = "rudder"
+	controller  = "rudder.io/ingress"
+	// benchManagedBy marks the EndpointSlices the benchmark writes
+	// itself, so the endpointslice controller leaves them alone.
+	benchManagedBy = "ingressbench.rudder.io"
+)
+
+// startAPIServer runs `rudder server` on loopback and waits until it
+// answers; it returns the admin kubeconfig it wrote.
+func startAPIServer(ctx context.Context, ps *procs, rudderBin, dir, logDir string) (string, error) {
+	port, err := freeTCPPort()
+	if err != nil {
+		return "", err
+	}
+	kc := filepath.Join(dir, "admin.kubeconfig")
+	log := filepath.Join(logDir, "apiserver.log")
+	p, err := ps.start("rudder server", log, "", nil, rudderBin, "server",
+		"--data-dir", filepath.Join(dir, "server"), "--secure-port", strconv.Itoa(port),
+		"--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1", "--write-kubeconfig", kc,
+		"--log-level", "warn", "--leader-elect=false", "--controllers=*,-scheduler")
+	if err != nil {
+		return "", err
+	}
+	err = poll(ctx, 60*time.Second, p, func() bool {
+		cs, err := clientFor(kc)
+		if err != nil {
+			return false
+		}
+		_, err = cs.Discovery().ServerVersion()
+		return err == nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("wait for rudder server: %w (log %s)", err, log)
+	}
+	return kc, nil
+}
+
+// poll calls ok every 200 ms until it is true, p exits, ctx ends or
+// timeout passes.
+func poll(ctx context.Context, timeout time.Duration, p *proc, ok func() bool) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		if done, err := p.exited(); done {
+			return err
+		}
+		if ok() {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not ready within %s", p.name, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func clientFor(kubeconfig string) (*kubernetes.Clientset, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("load kubeconfig %s: %w", kubeconfig, err)
+	}
+	return kubernetes.NewForConfig(cfg)
+}
+
+func freeTCPPort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// startBackends runs n `rudder netexec` processes on free ports and
+// waits until each answers /healthz. Each has GOMAXPROCS=1: pinned, both
+// share one CPU; unpinned, the two together can use two.
+func startBackends(ctx context.Context, ps *procs, rudderBin, logDir string, n int) ([]*backend, error) {
+	var out []*backend
+	for i := range n {
+		port, err := freeTCPPort()
+		if err != nil {
+			return nil, err
+		}
+		log := filepath.Join(logDir, "netexec-"+strconv.Itoa(i)+".log")
+		p, err := ps.start("netexec "+strconv.Itoa(i), log, "", []string{"GOMAXPROCS=1"}, rudderBin, "netexec",
+			"--http-port", strconv.Itoa(port), "--udp-port", "0", "--log-level", "warn")
+		if err != nil {
+			return nil, err
+		}
+		b := &backend{proc: p, port: port}
+		url := "http://" + b.addr() + "/healthz"
+		if err := poll(ctx, 30*time.Second, p, func() bool { return httpOK(url, "") }); err != nil {
+			return nil, fmt.Errorf("wait for backend %d: %w", i, err)
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// backend is one netexec process.
+type backend struct {
+	proc *proc
+	port int
+}
+
+func (b *backend) addr() string { return "127.0.0.1:" + strconv.Itoa(b.port) }
+
+// checkBody fetches url once with the bench's Host header and fails
+// unless it answers 200 with exactly n bytes: every path must serve
+// the same response.
+func checkBody(url string, n int) error {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("check %s: %w", url, err)
+	}
+	req.Host = Host
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Do(req)
+	if err != nil {
+		return fmt.Errorf("check %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("check %s: read body: %w", url, err)
+	}
+	if resp.StatusCode != http.StatusOK || len(body) != n {
+		return fmt.Errorf("check %s: got %s with %d bytes, want 200 with %d", url, resp.Status, len(body), n)
+	}
+	return nil
+}
+
+// httpOK says whether a GET of url (with Host header host when set)
+// answers 200.
+func httpOK(url, host string) bool {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return false
+	}
+	if host != "" {
+		req.Host = host
+	}
+	c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// createObjects writes the namespace, the IngressClass, a Service
+// without selector, one EndpointSlice per backend (netexec binds only a
+// port, so each backend has its own port number under the same port name)
+// and the Ingress routing Host / to the Service.
+func createObjects(ctx context.Context, cs kubernetes.Interface, backends []*backend) error {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("create namespace %s: %w", namespace, err)
+	}
+	class := &networking.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: className},
+		Spec: networking.IngressClassSpec{Controller: controller}}
+	if _, err := cs.NetworkingV1().IngressClasses().Create(ctx, class, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create ingressclass %s: %w", className, err)
+	}
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: serviceName, Namespace: namespace},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{
+			Name: "http", Port: 80, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromString("http"),
+		}}},
+	}
+	if _, err := cs.CoreV1().Services(namespace).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("create service %s/%s: %w", namespace, serviceName, err)
+	}
+	for i, b := range backends {
+		s := backendSlice(i, b.port)
+		if _, err := cs.DiscoveryV1().EndpointSlices(namespace).Create(ctx, s, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("create endpointslice %s/%s: %w", namespace, s.Name, err)
+		}
+	}
+	if _, err := cs.NetworkingV1().Ingresses(namespace).Create(ctx, benchIngress(), metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("create ingress %s/%s: %w", namespace, ingressName, err)
+	}
+	return nil
+}
+
+// backendSlice is the EndpointSlice of the i-th backend: one ready
+// endpoint, 127.0.0.1, port "http" = port.
+func backendSlice(i, port int) *discovery.EndpointSlice {
+	ready := true
+	proto, p, name := corev1.ProtocolTCP, int32(port), "http"
+	return &discovery.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Name: serviceName + "-" + strconv.Itoa(i), Namespace: namespace, Labels: map[string]string{
+			discovery.LabelServiceName: serviceName, discovery.LabelManagedBy: benchManagedBy,
+		}},
+		AddressType: discovery.AddressTypeIPv4,
+		Ports:       []discovery.EndpointPort{{Name: &name, Protocol: &proto, Port: &p}},
+		Endpoints: []discovery.Endpoint{{
+			Addresses:  []string{"127.0.0.1"},
+			Conditions: discovery.EndpointConditions{Ready: &ready},
+		}},
+	}
+}
+
+// benchIngress routes Host, path / (Prefix), to the Service's port 80.
+func benchIngress() *networking.Ingress {
+	class, prefix := className, networking.PathTypePrefix
+	return &networking.Ingress{
+		ObjectMeta: metav1.ObjectMeta{Name: ingressName, Namespace: namespace},
+		Spec: networking.IngressSpec{
+			IngressClassName: &class,
+			Rules: []networking.IngressRule{{Host: Host, IngressRuleValue: networking.IngressRuleValue{
+				HTTP: &networking.HTTPIngressRuleValue{Paths: []networking.HTTPIngressPath{{
+					Path: "/", PathType: &prefix,
+					Backend: networking.IngressBackend{Service: &networking.IngressServiceBackend{
+						Name: serviceName, Port: networking.ServiceBackendPort{Number: 80},
+					}},
+				}}},
+			}}},
+		},
+	}
+}

@@ -1,0 +1,313 @@
+package ingressbench
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseWrk(t *testing.T) {
+	good := `Running 2s test @ http://127.0.0.1:1/bytes/1024
+  2 threads and 16 connections
+Requests/sec:  89585.97
+INGRESSBENCH {"requests":188161,"duration_us":2100340,"bytes":215068023,"connect_errors":1,"read_errors":2,"write_errors":0,"status_errors":3,"timeouts":4,"p50_us":121.0,"p90_us":642.0,"p99_us":3955.0,"p999_us":6939.0,"mean_us":314.3,"max_us":13006.0}
+`
+	s, err := ParseWrk(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Requests != 188161 || s.P50Us != 121 || s.P99Us != 3955 || s.Errors() != 10 {
+		t.Errorf("parsed %+v", s)
+	}
+	if rps := s.RPS(); rps < 89585 || rps > 89587 {
+		t.Errorf("RPS %.2f, want 89585.97", rps)
+	}
+	for name, out := range map[string]string{
+		"no line":     "Running 2s test\nRequests/sec: 1\n",
+		"bad json":    "INGRESSBENCH {\"requests\":nan}\n",
+		"no duration": `INGRESSBENCH {"requests":5,"duration_us":0}` + "\n",
+		"empty":       "",
+	} {
+		if _, err := ParseWrk(out); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+func TestWrkScript(t *testing.T) {
+	s := wrkScript([]string{"127.0.0.1:8080", "127.0.0.1:8081"})
+	for _, want := range []string{`{"127.0.0.1", "8080"}, {"127.0.0.1", "8081"}`, "thread.addr = wrk.lookup", "function done", wrkMarker} {
+		if !strings.Contains(s, want) {
+			t.Errorf("script lacks %q:\n%s", want, s)
+		}
+	}
+	if !strings.Contains(wrkScript(nil), "local addrs = {}") {
+		t.Errorf("proxy script spreads threads:\n%s", wrkScript(nil))
+	}
+}
+
+// TestWrkAgainstServer runs the real wrk with both scripts against two
+// loopback servers: the Lua is valid and the direct script reaches both.
+func TestWrkAgainstServer(t *testing.T) {
+	wrk, err := exec.LookPath("wrk")
+	if err != nil {
+		t.Skip("wrk not installed (apt-get install wrk)")
+	}
+	var addrs []string
+	hits := make([]chan struct{}, 2)
+	for i := range hits {
+		hits[i] = make(chan struct{}, 1)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Host != Host {
+				http.Error(w, "wrong host "+r.Host, http.StatusBadRequest)
+				return
+			}
+			select {
+			case hits[i] <- struct{}{}:
+			default:
+			}
+			_, _ = w.Write([]byte("ok"))
+		})}
+		go func() { _ = srv.Serve(ln) }()
+		t.Cleanup(func() { srv.Close() })
+		addrs = append(addrs, ln.Addr().String())
+	}
+	direct, proxy, err := writeScripts(t.TempDir(), addrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, script := range []string{direct, proxy} {
+		w := wrkRun{bin: wrk, url: "http://" + addrs[0] + "/", script: script, threads: 2, connections: 2, duration: time.Second}
+		st, err := w.run(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Requests == 0 || st.Errors() != 0 || st.P99Us <= 0 {
+			t.Errorf("%s: %+v", filepath.Base(script), st)
+		}
+	}
+	for i, h := range hits {
+		select {
+		case <-h:
+		default:
+			t.Errorf("server %d got no request", i)
+		}
+	}
+}
+
+func TestWrkArgv(t *testing.T) {
+	w := wrkRun{bin: "wrk", url: "http://x/", script: "s.lua", threads: 2, connections: 64, duration: 10 * time.Second, cpus: "1"}
+	got := strings.Join(w.argv(), " ")
+	want := "taskset -c 1 wrk -t 2 -c 64 -d 10s --timeout 5s -H Host: bench.example -s s.lua http://x/"
+	if got != want {
+		t.Errorf("argv\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestNginxConf(t *testing.T) {
+	dir := t.TempDir()
+	c := nginxConf{Prefix: dir, Workers: 2, Port: 18080, NoKeepalivePort: 18081, Backends: []string{"127.0.0.1:1", "127.0.0.1:2"}}
+	conf := c.render()
+	for _, want := range []string{"worker_processes 2;", "access_log off;", "server 127.0.0.1:1;", "server 127.0.0.1:2;",
+		"keepalive 128;", "proxy_http_version 1.1;", `proxy_set_header Connection "";`, "proxy_set_header Host $host;",
+		"listen 127.0.0.1:18080;", "listen 127.0.0.1:18081;", "upstream backends_nokeepalive", filepath.Join(dir, "nginx.pid")} {
+		if !strings.Contains(conf, want) {
+			t.Errorf("nginx.conf lacks %q:\n%s", want, conf)
+		}
+	}
+	if strings.Count(conf, "keepalive 128;") != 1 {
+		t.Errorf("keepalive in both upstreams:\n%s", conf)
+	}
+	if strings.Contains(conf, "user ") {
+		t.Errorf("user directive without User:\n%s", conf)
+	}
+	nginx, err := findTool("", "/usr/sbin/nginx", "nginx")
+	if err != nil {
+		t.Skip("nginx not installed: config not checked with nginx -t")
+	}
+	path := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(nginx, "-t", "-q", "-c", path, "-p", dir, "-e", filepath.Join(dir, "error.log")).CombinedOutput()
+	if err != nil {
+		t.Errorf("nginx -t: %v\n%s", err, out)
+	}
+}
+
+func TestConfig(t *testing.T) {
+	d := Config{RudderBin: "rudder"}.Defaults()
+	if len(d.Paths) != 3 || len(d.Modes) != 2 || fmt.Sprint(d.Connections) != "[16 64 256]" || d.Threads != 2 ||
+		d.BodyBytes != 1024 || d.Duration != 10*time.Second || d.Runs != 3 || d.Out == "" {
+		t.Errorf("defaults %+v", d)
+	}
+	q := Quick(Config{RudderBin: "rudder", Runs: 2}).Defaults()
+	if q.Runs != 2 || q.Duration != 2*time.Second || fmt.Sprint(q.Connections) != "[64]" || fmt.Sprint(q.Modes) != "[pinned]" {
+		t.Errorf("quick %+v", q)
+	}
+	if err := d.Validate(); err != nil {
+		t.Errorf("defaults invalid: %v", err)
+	}
+	bad := map[string]Config{
+		"no binary":       {},
+		"unknown path":    {RudderBin: "r", Paths: []string{"haproxy"}},
+		"unknown mode":    {RudderBin: "r", Modes: []string{"half"}},
+		"zero conns":      {RudderBin: "r", Connections: []int{0}},
+		"conns < threads": {RudderBin: "r", Connections: []int{1}, Threads: 2},
+		"huge body":       {RudderBin: "r", BodyBytes: 2 << 20},
+	}
+	for name, c := range bad {
+		if err := c.Defaults().Validate(); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+func TestPlanFor(t *testing.T) {
+	p := planFor(ModePinned, 2)
+	if p.proxy != "0" || p.load != "1" || p.directBackends != "0" || p.all != "0,1" || p.procs != 1 {
+		t.Errorf("pinned on 2 CPUs: %+v", p)
+	}
+	if p := planFor(ModeUnpinned, 4); p.proxy != "" || p.load != "" || p.all != "0,1,2,3" || p.procs != 4 {
+		t.Errorf("unpinned on 4 CPUs: %+v", p)
+	}
+	if p := planFor(ModePinned, 1); p.proxy != "" || p.procs != 1 {
+		t.Errorf("pinned on 1 CPU: %+v", p)
+	}
+}
+
+func TestProcHelpers(t *testing.T) {
+	m, err := parseStatusMem("Name:\tx\nVmRSS:\t  2048 kB\nRssAnon:\t  1024 kB\n")
+	if err != nil || m.RSS != 2048 || m.Anon != 1024 {
+		t.Errorf("parseStatusMem: %+v, %v", m, err)
+	}
+	if _, err := parseStatusMem("Name:\tx\n"); err == nil {
+		t.Error("parseStatusMem without lines: no error")
+	}
+	if n, err := cpuTicks("9 (x y) S 1 9 9 0 -1 4194560 1 2 3 4 250 17 0 0 20 0 1 0"); err != nil || n != 267 {
+		t.Errorf("cpuTicks = %d, %v; want 267", n, err)
+	}
+	if _, err := cpuTicks("9 (x) S 1"); err == nil {
+		t.Error("cpuTicks of a short line: no error")
+	}
+	if d, err := treeCPU(os.Getpid()); err != nil || d < 0 {
+		t.Errorf("treeCPU(self) = %s, %v", d, err)
+	}
+	for stat, want := range map[string]int{
+		"123 (nginx) S 45 123 123 0":   45,
+		"7 (a (weird) name) R 1 7 7 0": 1,
+		"garbage":                      -1,
+	} {
+		if got := parentOf(stat); got != want {
+			t.Errorf("parentOf(%q) = %d, want %d", stat, got, want)
+		}
+	}
+	// Our own memory, with the test binary's children (none needed).
+	if m, err := treeMem(os.Getpid()); err != nil || m.RSS == 0 || m.Procs < 1 {
+		t.Errorf("treeMem(self): %+v, %v", m, err)
+	}
+	if err := pinProcess(os.Getpid(), "x"); err == nil {
+		t.Error("pinProcess with a bad CPU list: no error")
+	}
+}
+
+func testResult() *Result {
+	pt := func(path string, c int, rps, p99 float64) Point {
+		pt := Point{Path: path, Connections: c, RPS: []float64{rps - 100, rps, rps + 50}, P50Ms: []float64{0.5, 0.5, 0.6}, P99Ms: []float64{p99, p99, p99 + 1}}
+		if path != PathDirect {
+			pt.ProxyCPUUs = []float64{rps / 1000, rps / 2000}
+		}
+		return pt
+	}
+	return &Result{
+		CPUs: 2, Duration: "10s", Runs: 3, Threads: 2, BodyBytes: 1024, Connections: []int{16, 64},
+		Paths: []string{PathDirect, PathRudder, PathNginx}, Versions: map[string]string{"rudder": "rudder v1", "nginx": "nginx/1.22.1"},
+		Modes: []ModeResult{{Mode: ModePinned, Placement: "proxy on CPU 0",
+			Points: []Point{
+				pt(PathDirect, 16, 60000, 1), pt(PathRudder, 16, 45000, 2), pt(PathNginx, 16, 40000, 3),
+				pt(PathDirect, 64, 60000, 4), pt(PathRudder, 64, 38000, 5), pt(PathNginx, 64, 40000, 4),
+			},
+			Memory: []Memory{{Path: PathRudder, Processes: 1, RSSMiB: 30, AnonMiB: 12}, {Path: PathNginx, Processes: 2, RSSMiB: 18, AnonMiB: 9}},
+		}},
+		LoadStart: "0.10", LoadEnd: "1.50",
+	}
+}
+
+func TestVerdicts(t *testing.T) {
+	vs := testResult().Verdicts()
+	if len(vs) != 2 {
+		t.Fatalf("%d verdicts, want 2: %+v", len(vs), vs)
+	}
+	if v := vs[0]; !v.Met || v.Connections != 16 || v.Ratio != 1.125 || v.VsDirect != 0.75 || v.RudderP99 != 2 || v.NginxP99 != 3 {
+		t.Errorf("16 connections: %+v", v)
+	}
+	if v := vs[1]; v.Met || v.Ratio != 0.95 {
+		t.Errorf("64 connections (slower, worse p99): %+v", v)
+	}
+	r := testResult()
+	r.Paths = []string{PathDirect, PathNginx}
+	r.Modes[0].Points = r.Modes[0].Points[:1]
+	if vs := r.Verdicts(); len(vs) != 0 {
+		t.Errorf("verdicts without rudder: %+v", vs)
+	}
+}
+
+func TestMarkdown(t *testing.T) {
+	var b strings.Builder
+	if err := testResult().WriteMarkdown(&b); err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	for _, want := range []string{
+		"## Ingress:", "keepalive 128", "| pinned | 16 | rudder | 45,000 (44,900–45,050) | 0.500 | 2.000 | 1.12× | 0.75× | 33.8 | 0 |",
+		"| pinned | 16 | nginx | 40,000 (39,900–40,050) | 0.500 | 3.000 |  | 0.67× | 30.0 | 0 |",
+		"| pinned | 64 | direct | 60,000 (59,900–60,050) | 0.500 | 4.000 | 1.50× |  |  | 0 |",
+		"met at 1 of 2 points", "pinned, 64 connections: 0.95× nginx, p99 5.000 ms against 4.000 ms: not met; 0.63× direct (overhead 37%); CPU per request 28.5 µs against 30.0 µs",
+		"| pinned | nginx | 2 | 18.0 | 9.0 |", "0.10 before, 1.50 after", "pinned: proxy on CPU 0.",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "ingress.json")
+	if err := testResult().WriteJSON(path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCheckBody(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Host != Host {
+			http.Error(w, "wrong host", http.StatusNotFound)
+			return
+		}
+		_, _ = w.Write([]byte(strings.Repeat("x", 10)))
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { srv.Close() })
+	url := "http://" + ln.Addr().String() + "/"
+	if err := checkBody(url, 10); err != nil {
+		t.Error(err)
+	}
+	if err := checkBody(url, 11); err == nil || !strings.Contains(err.Error(), "10 bytes") {
+		t.Errorf("wrong size: %v", err)
+	}
+	if !httpOK(url, Host) || httpOK(url, "") {
+		t.Error("httpOK does not send the Host header")
+	}
+}

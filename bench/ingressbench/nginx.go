@@ -1,0 +1,126 @@
+package ingressbench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// nginxConf is what the generated nginx.conf needs.
+type nginxConf struct {
+	// Prefix holds the pid file, the error log and the temp paths.
+	Prefix string
+	// Workers is worker_processes: the CPUs the proxy gets.
+	Workers int
+	// Port serves the upstream with keep-alive; NoKeepalivePort (0: off)
+	// the same backends without it.
+	Port, NoKeepalivePort int
+	// Backends are host:port.
+	Backends []string
+	// User is the user directive when running as root ("" leaves it out).
+	User string
+}
+
+// render is nginx.conf for a plain reverse proxy: every request to the
+// backends round robin, HTTP/1.1 with a pool of idle upstream connections
+// (keepalive 128) like rudder's per-endpoint pools, no access log, and the
+// keep-alive request limits (1,000 by default on both sides) raised so that
+// neither proxy closes connections the other keeps.
+func (c nginxConf) render() string {
+	var b strings.Builder
+	if c.User != "" {
+		fmt.Fprintf(&b, "user %s;\n", c.User)
+	}
+	fmt.Fprintf(&b, "worker_processes %d;\nworker_rlimit_nofile 65536;\n", c.Workers)
+	fmt.Fprintf(&b, "pid %s;\nerror_log %s warn;\n\n", filepath.Join(c.Prefix, "nginx.pid"), filepath.Join(c.Prefix, "error.log"))
+	b.WriteString("events {\n    worker_connections 16384;\n}\n\nhttp {\n    access_log off;\n")
+	for _, d := range []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"} {
+		fmt.Fprintf(&b, "    %s_temp_path %s;\n", d, filepath.Join(c.Prefix, d+"_temp"))
+	}
+	b.WriteString("    keepalive_requests 1000000;\n    keepalive_timeout 75s;\n\n")
+	upstream := func(name string, keepalive bool) {
+		fmt.Fprintf(&b, "    upstream %s {\n", name)
+		for _, be := range c.Backends {
+			fmt.Fprintf(&b, "        server %s;\n", be)
+		}
+		if keepalive {
+			b.WriteString("        keepalive 128;\n        keepalive_requests 1000000;\n")
+		}
+		b.WriteString("    }\n\n")
+	}
+	server := func(port int, up string) {
+		fmt.Fprintf(&b, "    server {\n        listen 127.0.0.1:%d;\n        location / {\n", port)
+		fmt.Fprintf(&b, "            proxy_pass http://%s;\n", up)
+		b.WriteString("            proxy_http_version 1.1;\n")
+		b.WriteString("            proxy_set_header Connection \"\";\n")
+		b.WriteString("            proxy_set_header Host $host;\n")
+		b.WriteString("        }\n    }\n\n")
+	}
+	upstream("backends", true)
+	server(c.Port, "backends")
+	if c.NoKeepalivePort != 0 {
+		upstream("backends_nokeepalive", false)
+		server(c.NoKeepalivePort, "backends_nokeepalive")
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
+
+// findTool is bin when set (it must exist), else the first of the
+// candidates that exists or is on PATH.
+func findTool(bin string, candidates ...string) (string, error) {
+	if bin != "" {
+		if _, err := exec.LookPath(bin); err != nil {
+			return "", fmt.Errorf("find %s: %w", bin, err)
+		}
+		return bin, nil
+	}
+	var lastErr error
+	for _, c := range candidates {
+		p, err := exec.LookPath(c)
+		if err == nil {
+			return p, nil
+		}
+		lastErr = err
+	}
+	return "", lastErr
+}
+
+// nginxProxy is a running nginx.
+type nginxProxy struct {
+	proc                  *proc
+	port, noKeepalivePort int
+}
+
+// startNginx writes nginx.conf into dir (a copy into logDir, for the
+// record) and runs nginx in the foreground with it, pinned to cpus when set.
+func startNginx(ctx context.Context, ps *procs, bin, dir, logDir, cpus string, conf nginxConf) (*nginxProxy, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create nginx prefix: %w", err)
+	}
+	conf.Prefix = dir
+	if os.Geteuid() == 0 {
+		conf.User = "root"
+	}
+	path := filepath.Join(dir, "nginx.conf")
+	for _, p := range []string{path, filepath.Join(logDir, "nginx.conf")} {
+		if err := os.WriteFile(p, []byte(conf.render()), 0o644); err != nil {
+			return nil, fmt.Errorf("write nginx.conf: %w", err)
+		}
+	}
+	p, err := ps.start("nginx", filepath.Join(logDir, "nginx.log"), cpus, nil, bin, "-c", path, "-p", dir, "-e", filepath.Join(dir, "error.log"), "-g", "daemon off;")
+	if err != nil {
+		return nil, err
+	}
+	n := &nginxProxy{proc: p, port: conf.Port, noKeepalivePort: conf.NoKeepalivePort}
+	url := "http://127.0.0.1:" + strconv.Itoa(conf.Port) + "/healthz"
+	if err := poll(ctx, 20*time.Second, p, func() bool { return httpOK(url, Host) }); err != nil {
+		return n, fmt.Errorf("wait for nginx: %w; error log:\n%s", err, tail(filepath.Join(dir, "error.log"), 10))
+	}
+	return n, nil
+}

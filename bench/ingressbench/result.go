@@ -1,0 +1,275 @@
+package ingressbench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"rudder/bench/report"
+)
+
+// Result is everything one benchmark run measured; it is written as
+// ingress.json.
+type Result struct {
+	Date        string   `json:"date"`
+	CPUs        int      `json:"cpus"`
+	Duration    string   `json:"duration"`
+	Runs        int      `json:"runs"`
+	Threads     int      `json:"threads"`
+	BodyBytes   int      `json:"body_bytes"`
+	Connections []int    `json:"connections"`
+	Paths       []string `json:"paths"`
+	// Versions of rudder, nginx and wrk.
+	Versions map[string]string `json:"versions"`
+	// IngressArgs are the extra flags rudder ingress ran with.
+	IngressArgs []string     `json:"ingress_args,omitempty"`
+	Modes       []ModeResult `json:"modes"`
+	// LoadStart and LoadEnd are /proc/loadavg's 1-minute figure before
+	// and after: other work on the machine skews every number.
+	LoadStart string `json:"load_start"`
+	LoadEnd   string `json:"load_end"`
+}
+
+// ModeResult is one pinning mode: every path measured the same way.
+type ModeResult struct {
+	Mode string `json:"mode"`
+	// Placement says which CPUs ran what.
+	Placement string   `json:"placement"`
+	Points    []Point  `json:"points"`
+	Memory    []Memory `json:"memory"`
+}
+
+// Point is one path at one connection count: one sample per run.
+type Point struct {
+	Path        string    `json:"path"`
+	Connections int       `json:"connections"`
+	RPS         []float64 `json:"rps"`
+	P50Ms       []float64 `json:"p50_ms"`
+	P99Ms       []float64 `json:"p99_ms"`
+	// ProxyCPUUs is the proxy's CPU time (user and system, all its
+	// threads and processes) per request in µs, per run; empty on the
+	// direct path. It depends less on the other load of the machine
+	// than req/s.
+	ProxyCPUUs []float64 `json:"proxy_cpu_us_per_request,omitempty"`
+	Requests   int64     `json:"requests"`
+	// Errors are wrk's socket errors, timeouts and non-2xx/3xx answers.
+	Errors int `json:"errors"`
+}
+
+// Memory is a proxy's resident memory after the runs of a mode, summed
+// over its processes (nginx: master and workers).
+type Memory struct {
+	Path      string  `json:"path"`
+	Processes int     `json:"processes"`
+	RSSMiB    float64 `json:"rss_mib"`
+	AnonMiB   float64 `json:"anon_mib"`
+}
+
+// RPSMedian is the median req/s of the runs.
+func (p Point) RPSMedian() float64 { return report.Samples(p.RPS).Median() }
+
+// P50 is the median of the runs' p50 latencies in ms.
+func (p Point) P50() float64 { return report.Samples(p.P50Ms).Median() }
+
+// P99 is the median of the runs' p99 latencies in ms.
+func (p Point) P99() float64 { return report.Samples(p.P99Ms).Median() }
+
+// find is the point of path at conns, or nil.
+func (m ModeResult) find(path string, conns int) *Point {
+	for i := range m.Points {
+		if m.Points[i].Path == path && m.Points[i].Connections == conns {
+			return &m.Points[i]
+		}
+	}
+	return nil
+}
+
+// ratio is path's median req/s over other's at conns, ok false when
+// either is missing or zero.
+func (m ModeResult) ratio(path, other string, conns int) (float64, bool) {
+	a, b := m.find(path, conns), m.find(other, conns)
+	if a == nil || b == nil || b.RPSMedian() == 0 || len(a.RPS) == 0 {
+		return 0, false
+	}
+	return a.RPSMedian() / b.RPSMedian(), true
+}
+
+// WriteJSON writes r to path.
+func (r *Result) WriteJSON(path string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode ingress results: %w", err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// WriteMarkdown writes the ingress section of REPORT.md.
+func (r *Result) WriteMarkdown(w io.Writer) error {
+	var b strings.Builder
+	b.WriteString("## Ingress: rudder ingress against nginx as a reverse proxy, and against no proxy\n\n")
+	for _, k := range []string{"rudder", "nginx", "wrk"} {
+		if v, ok := r.Versions[k]; ok {
+			fmt.Fprintf(&b, "- %s: %s\n", k, v)
+		}
+	}
+	fmt.Fprintf(&b, "\nwrk (%d threads, keep-alive HTTP/1.1, `Host: %s`) asks for %s-byte responses (`/bytes/%d`) from two `rudder netexec` backends on 127.0.0.1 (GOMAXPROCS=1 each): ",
+		r.Threads, Host, report.Thousands(r.BodyBytes), r.BodyBytes)
+	b.WriteString("**direct** (wrk's threads split over the two backends), through **rudder** ingress (an Ingress with host and path `/` Prefix to a Service whose two EndpointSlices list the backends; access log off, its defaults otherwise")
+	if len(r.IngressArgs) > 0 {
+		fmt.Fprintf(&b, ", and `%s`", strings.Join(r.IngressArgs, " "))
+	}
+	b.WriteString(") ")
+	b.WriteString("and through **nginx** configured as a plain reverse proxy: an `upstream` with both backends and `keepalive 128` (idle upstream connections kept, like rudder's pools), `proxy_http_version 1.1`, `proxy_set_header Connection \"\"`, `proxy_set_header Host $host`, access log off, `keepalive_requests` raised to 1,000,000 on both sides so neither proxy closes connections the other keeps")
+	if slices.Contains(r.Paths, PathNginxNoKeepalive) {
+		b.WriteString("; **nginx-nokeepalive** is the same without `keepalive`, a new upstream connection per request")
+	}
+	fmt.Fprintf(&b, ". %d run(s) of %s per path and connection count, the paths alternating run by run (order reversed every other round) after a warm-up; req/s is the median (min–max) of the runs, p50/p99 the medians of the runs' wrk percentiles (closed loop: wrk waits for each answer, so these are latencies at saturation). ", r.Runs, r.Duration)
+	b.WriteString("Ratios are of median req/s. Proxy CPU is the CPU time (user and system, all threads; nginx: master and workers) the proxy used during a run divided by the requests of the run, median of the runs: the cost of a request, less sensitive than req/s to other work on the machine.\n\n")
+	for _, m := range r.Modes {
+		fmt.Fprintf(&b, "%s: %s.\n\n", m.Mode, m.Placement)
+	}
+	b.WriteString("| mode | connections | path | req/s median (min–max) | p50 ms | p99 ms | vs nginx | vs direct | proxy CPU µs/req | errors |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	for _, m := range r.Modes {
+		for _, c := range r.Connections {
+			for _, path := range r.Paths {
+				p := m.find(path, c)
+				if p == nil {
+					continue
+				}
+				fmt.Fprintf(&b, "| %s | %d | %s | %s | %.3f | %.3f | %s | %s | %s | %d |\n",
+					m.Mode, c, path, spread(p.RPS), p.P50(), p.P99(), ratioCell(m, path, PathNginx, c), ratioCell(m, path, PathDirect, c), cpuCell(p.ProxyCPUUs), p.Errors)
+			}
+		}
+	}
+	b.WriteString("\n")
+	b.WriteString(r.aimLines())
+	b.WriteString(r.memoryLines())
+	fmt.Fprintf(&b, "\nLoad average (1 min) on this %d-CPU machine: %s before, %s after; anything else running skews these numbers.\n", r.CPUs, r.LoadStart, r.LoadEnd)
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("write ingress report: %w", err)
+	}
+	return nil
+}
+
+// spread is "median (min–max)" of req/s, one sample alone.
+func spread(xs []float64) string {
+	s := report.Samples(xs)
+	switch len(s) {
+	case 0:
+		return "–"
+	case 1:
+		return report.Thousands(int(s[0] + 0.5))
+	}
+	return fmt.Sprintf("%s (%s–%s)", report.Thousands(int(s.Median()+0.5)), report.Thousands(int(s.Min()+0.5)), report.Thousands(int(s.Max()+0.5)))
+}
+
+func cpuCell(us []float64) string {
+	if len(us) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.1f", report.Samples(us).Median())
+}
+
+func ratioCell(m ModeResult, path, other string, conns int) string {
+	if path == other {
+		return ""
+	}
+	x, ok := m.ratio(path, other, conns)
+	if !ok {
+		return ""
+	}
+	return fmt.Sprintf("%.2f×", x)
+}
+
+// Verdicts are the aim per mode and connection count: rudder's req/s ≥
+// 1.0× nginx's with a p99 no worse. Missing paths give none.
+func (r *Result) Verdicts() []Verdict {
+	var out []Verdict
+	for _, m := range r.Modes {
+		for _, c := range r.Connections {
+			ru, ng := m.find(PathRudder, c), m.find(PathNginx, c)
+			x, ok := m.ratio(PathRudder, PathNginx, c)
+			if !ok {
+				continue
+			}
+			v := Verdict{Mode: m.Mode, Connections: c, Ratio: x, RudderP99: ru.P99(), NginxP99: ng.P99()}
+			v.Met = x >= 1.0 && v.RudderP99 <= v.NginxP99
+			if len(ru.ProxyCPUUs) > 0 && len(ng.ProxyCPUUs) > 0 {
+				v.RudderCPUUs, v.NginxCPUUs = report.Samples(ru.ProxyCPUUs).Median(), report.Samples(ng.ProxyCPUUs).Median()
+			}
+			if d, ok := m.ratio(PathRudder, PathDirect, c); ok {
+				v.VsDirect = d
+			}
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// Verdict is the aim at one point.
+type Verdict struct {
+	Mode                string
+	Connections         int
+	Ratio, VsDirect     float64
+	RudderP99, NginxP99 float64
+	// RudderCPUUs and NginxCPUUs are the proxies' CPU µs per request
+	// (0: not measured).
+	RudderCPUUs, NginxCPUUs float64
+	Met                     bool
+}
+
+func (r *Result) aimLines() string {
+	vs := r.Verdicts()
+	if len(vs) == 0 {
+		return "Aim (rudder ≥ 1.0× nginx's req/s with a p99 no worse): not measured (rudder or nginx missing).\n"
+	}
+	var b strings.Builder
+	met := 0
+	for _, v := range vs {
+		word := "met"
+		if v.Met {
+			met++
+		} else {
+			word = "not met"
+		}
+		direct := ""
+		if v.VsDirect > 0 {
+			direct = fmt.Sprintf("; %.2f× direct (overhead %.0f%%)", v.VsDirect, 100*(1-v.VsDirect))
+		}
+		cpu := ""
+		if v.RudderCPUUs > 0 && v.NginxCPUUs > 0 {
+			cpu = fmt.Sprintf("; CPU per request %.1f µs against %.1f µs", v.RudderCPUUs, v.NginxCPUUs)
+		}
+		fmt.Fprintf(&b, "- %s, %d connections: %.2f× nginx, p99 %.3f ms against %.3f ms: %s%s%s.\n", v.Mode, v.Connections, v.Ratio, v.RudderP99, v.NginxP99, word, direct, cpu)
+	}
+	return fmt.Sprintf("Aim: rudder ≥ 1.0× nginx's req/s with a p99 no worse: met at %d of %d points.\n\n", met, len(vs)) + b.String()
+}
+
+func (r *Result) memoryLines() string {
+	var b strings.Builder
+	for _, m := range r.Modes {
+		for _, mem := range m.Memory {
+			if b.Len() == 0 {
+				b.WriteString("\nMemory of the proxies after the runs (VmRSS; private is RssAnon, without mapped executable pages; nginx: master and workers summed):\n\n| mode | proxy | processes | RSS MiB | private MiB |\n| --- | --- | --- | --- | --- |\n")
+			}
+			fmt.Fprintf(&b, "| %s | %s | %d | %.1f | %.1f |\n", m.Mode, mem.Path, mem.Processes, mem.RSSMiB, mem.AnonMiB)
+		}
+	}
+	return b.String()
+}
+
+// loadAvg is the 1-minute load average, or "?".
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "?"
+}
