@@ -81,7 +81,8 @@ type Backend struct {
 	Namespace, Service string
 	// Port is the Service port as the Ingress names it (name or number).
 	Port string
-	// Endpoints are the ready, not terminating endpoints of that port,
+	// Endpoints are the ready, not terminating endpoints of that port
+	// (or, when there are none, the terminating ones still serving),
 	// sorted; empty means 503.
 	Endpoints []netip.AddrPort
 	// ExternalName is set for Services of type ExternalName: the proxy

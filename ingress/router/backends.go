@@ -96,13 +96,16 @@ func servicePort(svc *corev1.Service, port string) (corev1.ServicePort, bool) {
 
 // endpoints are the ready, not terminating addresses of the Service port
 // sp in the Service's EndpointSlices, with the slice port of the same
-// name; deduplicated and sorted.
+// name; deduplicated and sorted. When there are none, the serving
+// terminating ones are used instead (kube-proxy's fallback): a Service
+// whose pods are all shutting down, as with a Recreate rollout, still
+// answers while they drain rather than failing at once.
 func (b *builder) endpoints(ns, name string, sp corev1.ServicePort) []netip.AddrPort {
 	proto := sp.Protocol
 	if proto == "" {
 		proto = corev1.ProtocolTCP
 	}
-	var out []netip.AddrPort
+	var ready, draining []netip.AddrPort
 	for _, es := range b.slices[ns+"/"+name] {
 		if es.AddressType != discoveryv1.AddressTypeIPv4 && es.AddressType != discoveryv1.AddressTypeIPv6 {
 			continue
@@ -112,16 +115,26 @@ func (b *builder) endpoints(ns, name string, sp corev1.ServicePort) []netip.Addr
 			continue
 		}
 		for _, ep := range es.Endpoints {
-			if !usable(ep.Conditions) {
+			var list *[]netip.AddrPort
+			switch {
+			case usable(ep.Conditions):
+				list = &ready
+			case drainingServing(ep.Conditions):
+				list = &draining
+			default:
 				continue
 			}
 			for _, a := range ep.Addresses {
 				addr, err := netip.ParseAddr(a)
 				if err == nil && addr.Unmap().Is4() == (es.AddressType == discoveryv1.AddressTypeIPv4) {
-					out = append(out, netip.AddrPortFrom(addr.Unmap(), port))
+					*list = append(*list, netip.AddrPortFrom(addr.Unmap(), port))
 				}
 			}
 		}
+	}
+	out := ready
+	if len(out) == 0 {
+		out = draining
 	}
 	slices.SortFunc(out, func(a, b netip.AddrPort) int { return a.Compare(b) })
 	return slices.Compact(out)
@@ -150,6 +163,17 @@ func usable(c discoveryv1.EndpointConditions) bool {
 	ready := c.Ready == nil || *c.Ready
 	terminating := c.Terminating != nil && *c.Terminating
 	return ready && !terminating
+}
+
+// drainingServing is terminating but still serving (the serving
+// condition nil counts as the ready one).
+func drainingServing(c discoveryv1.EndpointConditions) bool {
+	terminating := c.Terminating != nil && *c.Terminating
+	serving := c.Ready == nil || *c.Ready
+	if c.Serving != nil {
+		serving = *c.Serving
+	}
+	return terminating && serving
 }
 
 // addGlobalDefault installs Config.DefaultBackend as the catch-all

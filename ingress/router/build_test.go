@@ -228,6 +228,17 @@ func TestEndpoints(t *testing.T) {
 	if len(m.Backend.Endpoints) != 1 || m.Backend.Endpoints[0].String() != "10.0.0.9:9100" {
 		t.Errorf("metrics endpoints %v", m.Backend.Endpoints)
 	}
+
+	// With no ready endpoint left, the serving terminating ones drain.
+	in.EndpointSlices = []*discoveryv1.EndpointSlice{slice("ns", "web", "web-1", "http", 8080,
+		ep{addr: "10.0.0.3", ready: fal},
+		ep{addr: "10.0.0.4", ready: fal, serving: tru, terminating: tru},
+		ep{addr: "10.0.0.6", ready: fal, serving: fal, terminating: tru},
+	)}
+	res = Build(Config{}, in)
+	if got := res.Table.Match("num.com", "/").Backend.Endpoints; len(got) != 1 || got[0].String() != "10.0.0.4:8080" {
+		t.Errorf("fallback to serving terminating endpoints: %v, want [10.0.0.4:8080]", got)
+	}
 	if len(res.Events) != 0 {
 		t.Errorf("events %v", res.Events)
 	}
