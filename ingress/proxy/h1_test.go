@@ -14,6 +14,12 @@ import (
 // oneShotBackend answers one request per connection, then closes it
 // without saying so: the proxy's pooled connection goes stale.
 func oneShotBackend(t *testing.T) netip.AddrPort {
+	return rawBackend(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+}
+
+// rawBackend reads one request per connection, writes answer and closes
+// the connection.
+func rawBackend(t *testing.T, answer string) netip.AddrPort {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -31,7 +37,7 @@ func oneShotBackend(t *testing.T) netip.AddrPort {
 				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
 					return
 				}
-				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+				io.WriteString(c, answer)
 			}()
 		}
 	}()

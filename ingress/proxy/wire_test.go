@@ -268,26 +268,9 @@ func TestWireStaleConnection(t *testing.T) {
 // TestWireCloseDelimited: a response without length or chunking ends
 // when the upstream closes; the client's connection is closed after it.
 func TestWireCloseDelimited(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				http.ReadRequest(bufio.NewReader(c))
-				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil close")
-			}()
-		}
-	}()
+	ep := rawBackend(t, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil close")
 	tp := startProxy(t, Config{})
-	tp.p.Swap(table(backendOf(addrPortOf(t, &httptest.Server{Listener: ln})), &route.Policy{}))
+	tp.p.Swap(table(backendOf(ep), &route.Policy{}))
 	resps := rawExchange(t, tp.httpAddr, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", 1)
 	if got := bodyOf(resps[0]); got != "until close" {
 		t.Errorf("body %q", got)
