@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -14,7 +13,6 @@ import (
 	discovery "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 )
 
 // benchManagedBy marks the EndpointSlices the benchmark writes itself, so
@@ -26,55 +24,6 @@ type Service struct {
 	Namespace, Name string
 	ClusterIP       string // "None" for headless
 	Endpoints       []string
-}
-
-// startAPIServer runs `rudder server` on loopback and waits until it
-// answers; it returns the admin kubeconfig it wrote.
-func startAPIServer(ctx context.Context, ps *procs, rudderBin, dir, logDir string) (string, error) {
-	port, err := freeTCPPort()
-	if err != nil {
-		return "", err
-	}
-	kc := filepath.Join(dir, "admin.kubeconfig")
-	_, err = ps.start("rudder server", filepath.Join(logDir, "apiserver.log"), "", nil, rudderBin, "server",
-		"--data-dir", filepath.Join(dir, "server"), "--secure-port", strconv.Itoa(port),
-		"--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1", "--write-kubeconfig", kc,
-		"--log-level", "warn", "--leader-elect=false", "--controllers=*,-scheduler")
-	if err != nil {
-		return "", err
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if cs, err := clientFor(kc); err == nil {
-			if _, err := cs.Discovery().ServerVersion(); err == nil {
-				return kc, nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return "", ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-	return "", fmt.Errorf("rudder server did not answer within 60s (log %s)", filepath.Join(logDir, "apiserver.log"))
-}
-
-func clientFor(kubeconfig string) (*kubernetes.Clientset, error) {
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		return nil, fmt.Errorf("load kubeconfig %s: %w", kubeconfig, err)
-	}
-	cfg.QPS, cfg.Burst = 100000, 100000
-	return kubernetes.NewForConfig(cfg)
-}
-
-func freeTCPPort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // freeUDPTCPPort finds a port free for both UDP and TCP on loopback.

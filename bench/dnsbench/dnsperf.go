@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"rudder/bench/benchproc"
 )
 
 // PerfStats is what one dnsperf run reports.
@@ -49,14 +51,9 @@ func (p perfRun) run(ctx context.Context) (PerfStats, error) {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Run(); err != nil {
-		return PerfStats{}, fmt.Errorf("run %s: %w: %s", strings.Join(argv, " "), err, lastLines(out.String(), 10))
+		return PerfStats{}, fmt.Errorf("run %s: %w: %s", strings.Join(argv, " "), err, benchproc.LastLines(out.String(), 10))
 	}
 	return ParsePerf(out.String())
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // ParsePerf reads the statistics block dnsperf prints at the end.
@@ -100,7 +97,7 @@ func ParsePerf(text string) (PerfStats, error) {
 		}
 	}
 	if seen < 2 {
-		return st, fmt.Errorf("dnsperf output has no statistics: %s", lastLines(text, 10))
+		return st, fmt.Errorf("dnsperf output has no statistics: %s", benchproc.LastLines(text, 10))
 	}
 	return st, nil
 }

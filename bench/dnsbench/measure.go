@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"rudder/bench/benchproc"
 	"rudder/bench/loadgen"
 	"rudder/bench/report"
 )
@@ -36,7 +37,7 @@ func (b *bench) measureMode(ctx context.Context, mode string) (ModeResult, error
 	var servers []*dnsServer
 	defer func() {
 		for _, s := range servers {
-			b.ps.stop(s.proc)
+			b.ps.Stop(s.proc)
 		}
 	}()
 	runs := make([]ServerRun, len(b.cfg.Servers))
@@ -154,7 +155,7 @@ func (b *bench) startServer(ctx context.Context, name string, sp serverSpec) (*d
 		return nil, err
 	}
 	if err := waitReady(ctx, s, ready, b.probe, 2*time.Minute); err != nil {
-		b.ps.stop(s.proc)
+		b.ps.Stop(s.proc)
 		return nil, err
 	}
 	return s, nil
@@ -175,7 +176,7 @@ func (b *bench) perf(s *dnsServer, plan cpuPlan, d time.Duration) perfRun {
 func (b *bench) latencyRun(ctx context.Context, s *dnsServer, plan cpuPlan, qps int, r *ServerRun) error {
 	if plan.perf != "" {
 		cpu, _ := strconv.Atoi(plan.perf)
-		restore, err := pinSelf(cpu)
+		restore, err := benchproc.PinSelf(cpu)
 		if err != nil {
 			return err
 		}
@@ -198,7 +199,7 @@ func (b *bench) latencyRun(ctx context.Context, s *dnsServer, plan cpuPlan, qps 
 
 // memMiB is a server's VmRSS and RssAnon in MiB.
 func memMiB(s *dnsServer) (rss, anon float64, err error) {
-	m, err := memOf(s.proc.cmd.Process.Pid)
+	m, err := benchproc.MemOf(s.proc.PID())
 	if err != nil {
 		return 0, 0, fmt.Errorf("%s: %w", s.name, err)
 	}

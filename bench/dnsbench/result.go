@@ -1,10 +1,8 @@
 package dnsbench
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"rudder/bench/report"
@@ -72,33 +70,12 @@ type ServerRun struct {
 	AnonAfterMiB  float64 `json:"anon_after_mib"`
 }
 
-// loadAvg is the 1-minute load average, or "?".
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
-		return f[0]
-	}
-	return "?"
-}
-
 // find is the run of server in m, or nil.
 func (m ModeResult) find(server string) *ServerRun {
 	for i := range m.Servers {
 		if m.Servers[i].Server == server {
 			return &m.Servers[i]
 		}
-	}
-	return nil
-}
-
-// WriteJSON writes r to path.
-func (r *Result) WriteJSON(path string) error {
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode dns results: %w", err)
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
 }

@@ -11,7 +11,11 @@ import (
 	"strconv"
 	"time"
 
+	"rudder/bench/benchcluster"
+	"rudder/bench/benchout"
+	"rudder/bench/benchproc"
 	"rudder/bench/progress"
+	"rudder/bench/sysinfo"
 )
 
 // mixSeed fixes the query mix across runs and machines.
@@ -30,7 +34,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	pr := progress.New(cfg.Progress, cfg.TTY, "dns", "[dns] ")
 	defer pr.Done()
-	if l, err := strconv.ParseFloat(loadAvg(), 64); err == nil && l > 1 {
+	if l, err := strconv.ParseFloat(sysinfo.LoadAvg(), 64); err == nil && l > 1 {
 		pr.Logf("load average %.2f before the start: other work is running, the numbers will be noisy", l)
 	}
 	logDir := filepath.Join(cfg.Out, "dns")
@@ -42,8 +46,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, fmt.Errorf("create temp dir: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	ps := newProcs()
-	defer ps.stopAll()
+	ps := &benchproc.Group{}
+	defer ps.StopAll()
 
 	b := &bench{cfg: cfg, pr: pr, ps: ps, tmp: tmp, logDir: logDir}
 	if err := b.setup(ctx); err != nil {
@@ -51,7 +55,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	defer b.stub.close()
 	res := b.newResult()
-	res.LoadStart = loadAvg()
+	res.LoadStart = sysinfo.LoadAvg()
 	for _, mode := range cfg.Modes {
 		m, err := b.measureMode(ctx, mode)
 		if err != nil {
@@ -60,9 +64,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.Modes = append(res.Modes, m)
 	}
 	res.StubQueries = b.stub.queries.Load()
-	res.LoadEnd = loadAvg()
+	res.LoadEnd = sysinfo.LoadAvg()
 	res.Compared = b.compared
-	if err := b.write(res); err != nil {
+	if err := benchout.Files(cfg.Out, "dns.json", "DNS.md", res); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -86,7 +90,7 @@ func checkTools(cfg Config) error {
 type bench struct {
 	cfg        Config
 	pr         *progress.Line
-	ps         *procs
+	ps         *benchproc.Group
 	tmp        string
 	logDir     string
 	kubeconfig string
@@ -110,15 +114,12 @@ func (b *bench) setup(ctx context.Context) error {
 		b.coredns = bin
 	}
 	b.pr.Step("starting rudder server")
-	kc, err := startAPIServer(ctx, b.ps, b.cfg.RudderBin, b.tmp, b.logDir)
+	cl, err := benchcluster.Start(ctx, b.ps, benchcluster.Config{RudderBin: b.cfg.RudderBin, Dir: b.tmp, LogDir: b.logDir})
 	if err != nil {
 		return err
 	}
-	b.kubeconfig = kc
-	cs, err := clientFor(kc)
-	if err != nil {
-		return err
-	}
+	b.kubeconfig = cl.Kubeconfig
+	cs := cl.Client
 	start := time.Now()
 	svcs, err := populate(ctx, cs, b.cfg, func(n int) { b.pr.Step("creating services: %d/%d", n, b.cfg.Services) })
 	if err != nil {
@@ -160,30 +161,11 @@ func (b *bench) newResult() *Result {
 		Clients: b.cfg.Clients, Outstanding: b.cfg.Outstanding,
 	}
 	for _, s := range b.cfg.Servers {
-		info := ServerInfo{Name: s, Binary: b.cfg.RudderBin, Version: rudderVersion(b.cfg.RudderBin)}
+		info := ServerInfo{Name: s, Binary: b.cfg.RudderBin, Version: benchcluster.RudderVersion(b.cfg.RudderBin)}
 		if s == ServerCoreDNS {
 			info.Binary, info.Version = b.coredns, version(b.coredns, "-version")
 		}
 		r.Servers = append(r.Servers, info)
 	}
 	return r
-}
-
-func (b *bench) write(res *Result) error {
-	if err := res.WriteJSON(filepath.Join(b.cfg.Out, "dns.json")); err != nil {
-		return err
-	}
-	path := filepath.Join(b.cfg.Out, "DNS.md")
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("create %s: %w", path, err)
-	}
-	if err := res.WriteMarkdown(f); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", path, err)
-	}
-	return nil
 }

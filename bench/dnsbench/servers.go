@@ -2,7 +2,6 @@ package dnsbench
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -13,12 +12,14 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"rudder/bench/benchproc"
 )
 
 // dnsServer is one running DNS server under test.
 type dnsServer struct {
 	name string
-	proc *proc
+	proc *benchproc.Proc
 	port int
 }
 
@@ -33,12 +34,12 @@ type serverSpec struct {
 
 // startRudderDNS runs `rudder dns` on a free loopback port (the flag
 // contract of cmd/rudder/dns.go).
-func startRudderDNS(ps *procs, bin string, sp serverSpec) (*dnsServer, string, error) {
+func startRudderDNS(ps *benchproc.Group, bin string, sp serverSpec) (*dnsServer, string, error) {
 	port, err := freeUDPTCPPort()
 	if err != nil {
 		return nil, "", err
 	}
-	mport, err := freeTCPPort()
+	mport, err := benchproc.FreeTCPPort()
 	if err != nil {
 		return nil, "", err
 	}
@@ -48,7 +49,7 @@ func startRudderDNS(ps *procs, bin string, sp serverSpec) (*dnsServer, string, e
 		"--metrics-addr", "127.0.0.1:" + strconv.Itoa(mport), "--log-level", "warn",
 		// CoreDNS's `cache 30` caps positive and negative TTLs at 30 s.
 		"--cache-max-ttl", "30s", "--cache-negative-max-ttl", "30s"}, sp.extra...)
-	p, err := ps.start("rudder dns", filepath.Join(sp.dir, "rudder-dns.log"), sp.cpus, nil, append([]string{bin}, args...)...)
+	p, err := ps.Start("rudder dns", filepath.Join(sp.dir, "rudder-dns.log"), sp.cpus, nil, append([]string{bin}, args...)...)
 	if err != nil {
 		return nil, "", err
 	}
@@ -75,12 +76,12 @@ func corefile(port, readyPort int, kubeconfig, upstream string) string {
 }
 
 // startCoreDNS runs CoreDNS with a generated Corefile.
-func startCoreDNS(ps *procs, bin string, sp serverSpec) (*dnsServer, string, error) {
+func startCoreDNS(ps *benchproc.Group, bin string, sp serverSpec) (*dnsServer, string, error) {
 	port, err := freeUDPTCPPort()
 	if err != nil {
 		return nil, "", err
 	}
-	rport, err := freeTCPPort()
+	rport, err := benchproc.FreeTCPPort()
 	if err != nil {
 		return nil, "", err
 	}
@@ -88,7 +89,7 @@ func startCoreDNS(ps *procs, bin string, sp serverSpec) (*dnsServer, string, err
 	if err := os.WriteFile(conf, []byte(corefile(port, rport, sp.kubeconfig, sp.upstream)), 0o644); err != nil {
 		return nil, "", fmt.Errorf("write Corefile: %w", err)
 	}
-	p, err := ps.start("coredns", filepath.Join(sp.dir, "coredns.log"), sp.cpus, nil, bin, "-conf", conf)
+	p, err := ps.Start("coredns", filepath.Join(sp.dir, "coredns.log"), sp.cpus, nil, bin, "-conf", conf)
 	if err != nil {
 		return nil, "", err
 	}
@@ -98,30 +99,25 @@ func startCoreDNS(ps *procs, bin string, sp serverSpec) (*dnsServer, string, err
 // waitReady polls the ready URL until 200, then until the server answers
 // probe (the last Service created) with NOERROR, so all Services are loaded.
 func waitReady(ctx context.Context, s *dnsServer, readyURL, probe string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
 	c := &http.Client{Timeout: time.Second}
 	ready := false
-	for time.Now().Before(deadline) {
-		if done, err := s.proc.exited(); done {
-			return err
-		}
+	err := s.proc.Poll(ctx, timeout, func() bool {
 		if !ready {
 			if resp, err := c.Get(readyURL); err == nil {
 				resp.Body.Close()
 				ready = resp.StatusCode == http.StatusOK
 			}
 		}
-		if ready && queryRcode(s.port, probe, dns.TypeA) == dns.RcodeSuccess {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
+		return ready && queryRcode(s.port, probe, dns.TypeA) == dns.RcodeSuccess
+	})
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	if done, _ := s.proc.Exited(); done {
+		return err // with the end of the log
 	}
 	return fmt.Errorf("%s not ready (%s 200 and %s resolving) within %s; log %s:\n%s",
-		s.name, readyURL, probe, timeout, s.proc.log, tail(s.proc.log, 20))
+		s.name, readyURL, probe, timeout, s.proc.Log(), benchproc.Tail(s.proc.Log(), 20))
 }
 
 // queryRcode asks the server on loopback; -1 when it does not answer.
@@ -158,22 +154,9 @@ func ensureCoreDNS(ctx context.Context, bin, cacheDir string, logf func(string, 
 	cmd.Dir = dir // outside any module: the project's go.mod is not touched
 	cmd.Env = append(os.Environ(), "GOBIN="+dir, "GOFLAGS=-mod=mod", "GOWORK=off")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go install coredns@%s: %w: %s", CoreDNSVersion, err, lastLines(string(out), 10))
+		return "", fmt.Errorf("go install coredns@%s: %w: %s", CoreDNSVersion, err, benchproc.LastLines(string(out), 10))
 	}
 	return bin, nil
-}
-
-// rudderVersion reads `rudder version` (JSON), for the report.
-func rudderVersion(bin string) string {
-	out, err := exec.Command(bin, "version").Output()
-	if err != nil {
-		return "unknown"
-	}
-	var v struct{ GitVersion, GoVersion string }
-	if err := json.Unmarshal(out, &v); err != nil || v.GitVersion == "" {
-		return "unknown"
-	}
-	return "rudder " + v.GitVersion + " (" + v.GoVersion + ")"
 }
 
 // version is the first line of `bin args...`, for the report.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -17,7 +16,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
+
+	"rudder/bench/benchproc"
 )
 
 // The objects the benchmark creates.
@@ -32,94 +32,25 @@ const (
 	benchManagedBy = "ingressbench.rudder.io"
 )
 
-// startAPIServer runs `rudder server` on loopback and waits until it
-// answers; it returns the admin kubeconfig it wrote.
-func startAPIServer(ctx context.Context, ps *procs, rudderBin, dir, logDir string) (string, error) {
-	port, err := freeTCPPort()
-	if err != nil {
-		return "", err
-	}
-	kc := filepath.Join(dir, "admin.kubeconfig")
-	log := filepath.Join(logDir, "apiserver.log")
-	p, err := ps.start("rudder server", log, "", nil, rudderBin, "server",
-		"--data-dir", filepath.Join(dir, "server"), "--secure-port", strconv.Itoa(port),
-		"--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1", "--write-kubeconfig", kc,
-		"--log-level", "warn", "--leader-elect=false", "--controllers=*,-scheduler")
-	if err != nil {
-		return "", err
-	}
-	err = poll(ctx, 60*time.Second, p, func() bool {
-		cs, err := clientFor(kc)
-		if err != nil {
-			return false
-		}
-		_, err = cs.Discovery().ServerVersion()
-		return err == nil
-	})
-	if err != nil {
-		return "", fmt.Errorf("wait for rudder server: %w (log %s)", err, log)
-	}
-	return kc, nil
-}
-
-// poll calls ok every 200 ms until it is true, p exits, ctx ends or
-// timeout passes.
-func poll(ctx context.Context, timeout time.Duration, p *proc, ok func() bool) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		if done, err := p.exited(); done {
-			return err
-		}
-		if ok() {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not ready within %s", p.name, timeout)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
-func clientFor(kubeconfig string) (*kubernetes.Clientset, error) {
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		return nil, fmt.Errorf("load kubeconfig %s: %w", kubeconfig, err)
-	}
-	return kubernetes.NewForConfig(cfg)
-}
-
-func freeTCPPort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 // startBackends runs n `rudder netexec` processes on free ports and
 // waits until each answers /healthz. Each has GOMAXPROCS=1: pinned, both
 // share one CPU; unpinned, the two together can use two.
-func startBackends(ctx context.Context, ps *procs, rudderBin, logDir string, n int) ([]*backend, error) {
+func startBackends(ctx context.Context, ps *benchproc.Group, rudderBin, logDir string, n int) ([]*backend, error) {
 	var out []*backend
 	for i := range n {
-		port, err := freeTCPPort()
+		port, err := benchproc.FreeTCPPort()
 		if err != nil {
 			return nil, err
 		}
 		log := filepath.Join(logDir, "netexec-"+strconv.Itoa(i)+".log")
-		p, err := ps.start("netexec "+strconv.Itoa(i), log, "", []string{"GOMAXPROCS=1"}, rudderBin, "netexec",
+		p, err := ps.Start("netexec "+strconv.Itoa(i), log, "", []string{"GOMAXPROCS=1"}, rudderBin, "netexec",
 			"--http-port", strconv.Itoa(port), "--udp-port", "0", "--log-level", "warn")
 		if err != nil {
 			return nil, err
 		}
 		b := &backend{proc: p, port: port}
 		url := "http://" + b.addr() + "/healthz"
-		if err := poll(ctx, 30*time.Second, p, func() bool { return httpOK(url, "") }); err != nil {
+		if err := p.Poll(ctx, 30*time.Second, func() bool { return httpOK(url, "") }); err != nil {
 			return nil, fmt.Errorf("wait for backend %d: %w", i, err)
 		}
 		out = append(out, b)
@@ -129,7 +60,7 @@ func startBackends(ctx context.Context, ps *procs, rudderBin, logDir string, n i
 
 // backend is one netexec process.
 type backend struct {
-	proc *proc
+	proc *benchproc.Proc
 	port int
 }
 

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"rudder/bench/benchout"
 )
 
 func TestParseWrk(t *testing.T) {
@@ -187,41 +189,6 @@ func TestPlanFor(t *testing.T) {
 	}
 }
 
-func TestProcHelpers(t *testing.T) {
-	m, err := parseStatusMem("Name:\tx\nVmRSS:\t  2048 kB\nRssAnon:\t  1024 kB\n")
-	if err != nil || m.RSS != 2048 || m.Anon != 1024 {
-		t.Errorf("parseStatusMem: %+v, %v", m, err)
-	}
-	if _, err := parseStatusMem("Name:\tx\n"); err == nil {
-		t.Error("parseStatusMem without lines: no error")
-	}
-	if n, err := cpuTicks("9 (x y) S 1 9 9 0 -1 4194560 1 2 3 4 250 17 0 0 20 0 1 0"); err != nil || n != 267 {
-		t.Errorf("cpuTicks = %d, %v; want 267", n, err)
-	}
-	if _, err := cpuTicks("9 (x) S 1"); err == nil {
-		t.Error("cpuTicks of a short line: no error")
-	}
-	if d, err := treeCPU(os.Getpid()); err != nil || d < 0 {
-		t.Errorf("treeCPU(self) = %s, %v", d, err)
-	}
-	for stat, want := range map[string]int{
-		"123 (nginx) S 45 123 123 0":   45,
-		"7 (a (weird) name) R 1 7 7 0": 1,
-		"garbage":                      -1,
-	} {
-		if got := parentOf(stat); got != want {
-			t.Errorf("parentOf(%q) = %d, want %d", stat, got, want)
-		}
-	}
-	// Our own memory, with the test binary's children (none needed).
-	if m, err := treeMem(os.Getpid()); err != nil || m.RSS == 0 || m.Procs < 1 {
-		t.Errorf("treeMem(self): %+v, %v", m, err)
-	}
-	if err := pinProcess(os.Getpid(), "x"); err == nil {
-		t.Error("pinProcess with a bad CPU list: no error")
-	}
-}
-
 func testResult() *Result {
 	pt := func(path string, c int, rps, p99 float64) Point {
 		pt := Point{Path: path, Connections: c, RPS: []float64{rps - 100, rps, rps + 50}, P50Ms: []float64{0.5, 0.5, 0.6}, P99Ms: []float64{p99, p99, p99 + 1}}
@@ -281,7 +248,7 @@ func TestMarkdown(t *testing.T) {
 		}
 	}
 	path := filepath.Join(t.TempDir(), "ingress.json")
-	if err := testResult().WriteJSON(path); err != nil {
+	if err := benchout.WriteJSON(path, testResult()); err != nil {
 		t.Fatal(err)
 	}
 }

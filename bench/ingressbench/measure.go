@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"rudder/bench/benchproc"
 	"rudder/bench/report"
 )
 
@@ -62,10 +63,10 @@ func (b *bench) measureMode(ctx context.Context, mode string) (ModeResult, error
 	px, err := b.startProxies(ctx, mode, plan, dir)
 	defer func() {
 		if px.rudder != nil {
-			b.ps.stop(px.rudder.proc)
+			b.ps.Stop(px.rudder.proc)
 		}
 		if px.nginx != nil {
-			b.ps.stop(px.nginx.proc)
+			b.ps.Stop(px.nginx.proc)
 		}
 	}()
 	if err != nil {
@@ -112,11 +113,11 @@ func (b *bench) startProxies(ctx context.Context, mode string, plan cpuPlan, dir
 		b.pr.Step("%s: starting nginx", mode)
 		conf := nginxConf{Workers: plan.procs, Backends: b.backendAddrs()}
 		var err error
-		if conf.Port, err = freeTCPPort(); err != nil {
+		if conf.Port, err = benchproc.FreeTCPPort(); err != nil {
 			return px, err
 		}
 		if slices.Contains(b.cfg.Paths, PathNginxNoKeepalive) {
-			if conf.NoKeepalivePort, err = freeTCPPort(); err != nil {
+			if conf.NoKeepalivePort, err = benchproc.FreeTCPPort(); err != nil {
 				return px, err
 			}
 		}
@@ -170,7 +171,7 @@ func (b *bench) rounds(ctx context.Context, mode string, plan cpuPlan, px proxie
 // measured is one wrk run of path with the CPU time its proxy used
 // (0 on the direct path).
 func (b *bench) measured(ctx context.Context, path string, px proxies, plan cpuPlan, conns int) (WrkStats, time.Duration, error) {
-	var proxy *proc
+	var proxy *benchproc.Proc
 	switch {
 	case path == PathRudder:
 		proxy = px.rudder.proc
@@ -180,7 +181,7 @@ func (b *bench) measured(ctx context.Context, path string, px proxies, plan cpuP
 	var before time.Duration
 	if proxy != nil {
 		var err error
-		if before, err = treeCPU(proxy.pid()); err != nil {
+		if before, err = benchproc.TreeCPU(proxy.PID()); err != nil {
 			return WrkStats{}, 0, err
 		}
 	}
@@ -188,7 +189,7 @@ func (b *bench) measured(ctx context.Context, path string, px proxies, plan cpuP
 	if err != nil || proxy == nil {
 		return st, 0, err
 	}
-	after, err := treeCPU(proxy.pid())
+	after, err := benchproc.TreeCPU(proxy.PID())
 	return st, after - before, err
 }
 
@@ -233,10 +234,10 @@ type placedRun struct {
 
 func (r placedRun) run(ctx context.Context) (WrkStats, error) {
 	for _, be := range r.backends {
-		if done, err := be.proc.exited(); done {
+		if done, err := be.proc.Exited(); done {
 			return WrkStats{}, err
 		}
-		if err := pinProcess(be.proc.pid(), r.cpus); err != nil {
+		if err := benchproc.Pin(be.proc.PID(), r.cpus); err != nil {
 			return WrkStats{}, fmt.Errorf("place backend: %w", err)
 		}
 	}
@@ -246,8 +247,8 @@ func (r placedRun) run(ctx context.Context) (WrkStats, error) {
 // memory reads the proxies' memory after the runs.
 func (b *bench) memory(px proxies) ([]Memory, error) {
 	var out []Memory
-	add := func(path string, p *proc) error {
-		m, err := treeMem(p.pid())
+	add := func(path string, p *benchproc.Proc) error {
+		m, err := benchproc.TreeMem(p.PID())
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}

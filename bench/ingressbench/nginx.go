@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"rudder/bench/benchproc"
 )
 
 // nginxConf is what the generated nginx.conf needs.
@@ -93,13 +95,13 @@ func findTool(bin string, candidates ...string) (string, error) {
 
 // nginxProxy is a running nginx.
 type nginxProxy struct {
-	proc                  *proc
+	proc                  *benchproc.Proc
 	port, noKeepalivePort int
 }
 
 // startNginx writes nginx.conf into dir (a copy into logDir, for the
 // record) and runs nginx in the foreground with it, pinned to cpus when set.
-func startNginx(ctx context.Context, ps *procs, bin, dir, logDir, cpus string, conf nginxConf) (*nginxProxy, error) {
+func startNginx(ctx context.Context, ps *benchproc.Group, bin, dir, logDir, cpus string, conf nginxConf) (*nginxProxy, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create nginx prefix: %w", err)
 	}
@@ -113,14 +115,14 @@ func startNginx(ctx context.Context, ps *procs, bin, dir, logDir, cpus string, c
 			return nil, fmt.Errorf("write nginx.conf: %w", err)
 		}
 	}
-	p, err := ps.start("nginx", filepath.Join(logDir, "nginx.log"), cpus, nil, bin, "-c", path, "-p", dir, "-e", filepath.Join(dir, "error.log"), "-g", "daemon off;")
+	p, err := ps.Start("nginx", filepath.Join(logDir, "nginx.log"), cpus, nil, bin, "-c", path, "-p", dir, "-e", filepath.Join(dir, "error.log"), "-g", "daemon off;")
 	if err != nil {
 		return nil, err
 	}
 	n := &nginxProxy{proc: p, port: conf.Port, noKeepalivePort: conf.NoKeepalivePort}
 	url := "http://127.0.0.1:" + strconv.Itoa(conf.Port) + "/healthz"
-	if err := poll(ctx, 20*time.Second, p, func() bool { return httpOK(url, Host) }); err != nil {
-		return n, fmt.Errorf("wait for nginx: %w; error log:\n%s", err, tail(filepath.Join(dir, "error.log"), 10))
+	if err := p.Poll(ctx, 20*time.Second, func() bool { return httpOK(url, Host) }); err != nil {
+		return n, fmt.Errorf("wait for nginx: %w; error log:\n%s", err, benchproc.Tail(filepath.Join(dir, "error.log"), 10))
 	}
 	return n, nil
 }

@@ -1,10 +1,8 @@
 package ingressbench
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 
@@ -95,18 +93,6 @@ func (m ModeResult) ratio(path, other string, conns int) (float64, bool) {
 		return 0, false
 	}
 	return a.RPSMedian() / b.RPSMedian(), true
-}
-
-// WriteJSON writes r to path.
-func (r *Result) WriteJSON(path string) error {
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode ingress results: %w", err)
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }
 
 // WriteMarkdown writes the ingress section of REPORT.md.
@@ -263,13 +249,4 @@ func (r *Result) memoryLines() string {
 		}
 	}
 	return b.String()
-}
-
-// loadAvg is the 1-minute load average, or "?".
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
-		return f[0]
-	}
-	return "?"
 }

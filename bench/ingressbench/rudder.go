@@ -8,11 +8,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"rudder/bench/benchproc"
 )
 
 // rudderIngress is a running `rudder ingress`.
 type rudderIngress struct {
-	proc *proc
+	proc *benchproc.Proc
 	port int
 }
 
@@ -20,10 +22,10 @@ type rudderIngress struct {
 // contract of cmd/rudder/ingress.go), pinned to cpus with GOMAXPROCS
 // procs when set, and waits until /healthz answers 200 and a request for
 // Host reaches a backend through it.
-func startRudderIngress(ctx context.Context, ps *procs, bin, kubeconfig, dir, cpus string, gomaxprocs int, extra []string) (*rudderIngress, error) {
+func startRudderIngress(ctx context.Context, ps *benchproc.Group, bin, kubeconfig, dir, cpus string, gomaxprocs int, extra []string) (*rudderIngress, error) {
 	var ports [3]int
 	for i := range ports {
-		p, err := freeTCPPort()
+		p, err := benchproc.FreeTCPPort()
 		if err != nil {
 			return nil, err
 		}
@@ -37,14 +39,14 @@ func startRudderIngress(ctx context.Context, ps *procs, bin, kubeconfig, dir, cp
 	if gomaxprocs > 0 {
 		env = append(env, "GOMAXPROCS="+strconv.Itoa(gomaxprocs))
 	}
-	p, err := ps.start("rudder ingress", filepath.Join(dir, "rudder-ingress.log"), cpus, env, args...)
+	p, err := ps.Start("rudder ingress", filepath.Join(dir, "rudder-ingress.log"), cpus, env, args...)
 	if err != nil {
 		return nil, err
 	}
 	r := &rudderIngress{proc: p, port: ports[0]}
 	healthz, probe := "http://"+addr(ports[2])+"/healthz", "http://"+addr(ports[0])+"/healthz"
-	if err := poll(ctx, 60*time.Second, p, func() bool { return httpOK(healthz, "") && httpOK(probe, Host) }); err != nil {
-		return r, fmt.Errorf("wait for rudder ingress (%s 200, then Host %s routed): %w; log:\n%s", healthz, Host, err, tail(p.log, 20))
+	if err := p.Poll(ctx, 60*time.Second, func() bool { return httpOK(healthz, "") && httpOK(probe, Host) }); err != nil {
+		return r, fmt.Errorf("wait for rudder ingress (%s 200, then Host %s routed): %w; log:\n%s", healthz, Host, err, benchproc.Tail(p.Log(), 20))
 	}
 	return r, nil
 }
@@ -54,7 +56,7 @@ func startRudderIngress(ctx context.Context, ps *procs, bin, kubeconfig, dir, cp
 func hasIngressCommand(bin string) error {
 	out, err := exec.Command(bin, "ingress", "--help").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "--http-addr") {
-		return fmt.Errorf("%s has no `ingress` command (measure --paths direct,nginx or build a newer rudder): %v %s", bin, err, lastLines(string(out), 3))
+		return fmt.Errorf("%s has no `ingress` command (measure --paths direct,nginx or build a newer rudder): %v %s", bin, err, benchproc.LastLines(string(out), 3))
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package ingressbench
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,7 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"rudder/bench/benchcluster"
+	"rudder/bench/benchout"
+	"rudder/bench/benchproc"
 	"rudder/bench/progress"
+	"rudder/bench/sysinfo"
 )
 
 // backendCount is the number of netexec backends.
@@ -34,7 +37,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	b.pr = progress.New(cfg.Progress, cfg.TTY, "ingress", "[ingress] ")
 	defer b.pr.Done()
-	if l, err := strconv.ParseFloat(loadAvg(), 64); err == nil && l > 1 {
+	if l, err := strconv.ParseFloat(sysinfo.LoadAvg(), 64); err == nil && l > 1 {
 		b.pr.Logf("load average %.2f before the start: other work is running, the numbers will be noisy", l)
 	}
 	b.logDir = filepath.Join(cfg.Out, "ingress")
@@ -47,8 +50,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	defer os.RemoveAll(tmp)
 	b.tmp = tmp
-	b.ps = &procs{}
-	defer b.ps.stopAll()
+	b.ps = &benchproc.Group{}
+	defer b.ps.StopAll()
 
 	if err := b.setup(ctx); err != nil {
 		return nil, err
@@ -61,8 +64,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		res.Modes = append(res.Modes, m)
 	}
-	res.LoadEnd = loadAvg()
-	if err := b.write(res); err != nil {
+	res.LoadEnd = sysinfo.LoadAvg()
+	if err := benchout.Files(cfg.Out, "ingress.json", "INGRESS.md", res); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -72,7 +75,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 type bench struct {
 	cfg                       Config
 	pr                        *progress.Line
-	ps                        *procs
+	ps                        *benchproc.Group
 	tmp, logDir               string
 	nginxBin, wrkBin          string
 	kubeconfig                string
@@ -118,15 +121,13 @@ func (b *bench) setup(ctx context.Context) error {
 		return nil
 	}
 	b.pr.Step("starting rudder server")
-	if b.kubeconfig, err = startAPIServer(ctx, b.ps, b.cfg.RudderBin, b.tmp, b.logDir); err != nil {
-		return err
-	}
-	cs, err := clientFor(b.kubeconfig)
+	cl, err := benchcluster.Start(ctx, b.ps, benchcluster.Config{RudderBin: b.cfg.RudderBin, Dir: b.tmp, LogDir: b.logDir})
 	if err != nil {
 		return err
 	}
+	b.kubeconfig = cl.Kubeconfig
 	b.pr.Step("creating the Ingress, Service and EndpointSlices")
-	return createObjects(ctx, cs, b.backends)
+	return createObjects(ctx, cl.Client, b.backends)
 }
 
 func (b *bench) backendAddrs() []string {
@@ -141,45 +142,13 @@ func (b *bench) newResult() *Result {
 	r := &Result{
 		Date: time.Now().UTC().Format(time.RFC3339), CPUs: runtime.NumCPU(), Duration: b.cfg.Duration.String(),
 		Runs: b.cfg.Runs, Threads: b.cfg.Threads, BodyBytes: b.cfg.BodyBytes, Connections: b.cfg.Connections,
-		Paths: b.cfg.Paths, IngressArgs: b.cfg.IngressArgs, LoadStart: loadAvg(),
-		Versions: map[string]string{"rudder": rudderVersion(b.cfg.RudderBin), "wrk": firstLine(b.wrkBin, "-v")},
+		Paths: b.cfg.Paths, IngressArgs: b.cfg.IngressArgs, LoadStart: sysinfo.LoadAvg(),
+		Versions: map[string]string{"rudder": benchcluster.RudderVersion(b.cfg.RudderBin), "wrk": firstLine(b.wrkBin, "-v")},
 	}
 	if b.nginxBin != "" {
 		r.Versions["nginx"] = firstLine(b.nginxBin, "-v")
 	}
 	return r
-}
-
-func (b *bench) write(res *Result) error {
-	if err := res.WriteJSON(filepath.Join(b.cfg.Out, "ingress.json")); err != nil {
-		return err
-	}
-	path := filepath.Join(b.cfg.Out, "INGRESS.md")
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("create %s: %w", path, err)
-	}
-	if err := res.WriteMarkdown(f); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", path, err)
-	}
-	return nil
-}
-
-// rudderVersion reads `rudder version` (JSON), for the report.
-func rudderVersion(bin string) string {
-	out, err := exec.Command(bin, "version").Output()
-	if err != nil {
-		return "unknown"
-	}
-	var v struct{ GitVersion, GoVersion string }
-	if err := json.Unmarshal(out, &v); err != nil || v.GitVersion == "" {
-		return "unknown"
-	}
-	return "rudder " + v.GitVersion + " (" + v.GoVersion + ")"
 }
 
 // firstLine is the first line of `bin args...` (stdout and stderr; wrk

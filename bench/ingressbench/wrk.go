@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"rudder/bench/benchproc"
 )
 
 // wrkMarker starts the line of JSON the done function of wrkScript prints.
@@ -101,7 +103,7 @@ func ParseWrk(out string) (WrkStats, error) {
 		}
 		return s, nil
 	}
-	return WrkStats{}, fmt.Errorf("no %q line in wrk's output:\n%s", strings.TrimSpace(wrkMarker), lastLines(out, 10))
+	return WrkStats{}, fmt.Errorf("no %q line in wrk's output:\n%s", strings.TrimSpace(wrkMarker), benchproc.LastLines(out, 10))
 }
 
 // wrkRun is one wrk invocation.
@@ -135,7 +137,7 @@ func (w wrkRun) run(ctx context.Context) (WrkStats, error) {
 		if ctx.Err() != nil {
 			return WrkStats{}, fmt.Errorf("wrk interrupted: %w", ctx.Err())
 		}
-		return WrkStats{}, fmt.Errorf("wrk %s: %w: %s", strings.Join(argv[1:], " "), err, lastLines(out.String(), 10))
+		return WrkStats{}, fmt.Errorf("wrk %s: %w: %s", strings.Join(argv[1:], " "), err, benchproc.LastLines(out.String(), 10))
 	}
 	return ParseWrk(out.String())
 }

@@ -125,3 +125,14 @@ func rudderVersion(bi *debug.BuildInfo) string {
 	}
 	return "devel (no VCS information)"
 }
+
+// LoadAvg is the 1-minute load average ("?" when unreadable): a
+// benchmark report prints it, since other work on the machine skews the
+// numbers.
+func LoadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "?"
+}

@@ -266,6 +266,18 @@ func TestLabIngress(t *testing.T) {
 		if err := expectBody(c, "https://secure.example/hostname", 200, fooPods...); err != nil {
 			t.Error(err)
 		}
+		// A new certificate in the same Secret is served without a restart.
+		certFile2, keyFile2, serial2 := writeCert(t, "secure.example")
+		updated := e.k.ok("create", "secret", "tls", "secure-tls", "-n", ingNS, "--cert", certFile2, "--key", keyFile2,
+			"--dry-run=client", "-o", "yaml")
+		e.k.ok("apply", "-f", e.k.file("secure-tls.yaml", updated))
+		eventually(t, "secure.example serves the renewed certificate", 20*time.Second, func() error {
+			got, err := servedSerial(ip, "secure.example")
+			if err == nil && got.Cmp(serial2) != 0 {
+				err = fmt.Errorf("served serial %s, want %s", got, serial2)
+			}
+			return err
+		})
 		resp, err := c.Get("http://secure.example/hostname?x=1")
 		if err != nil {
 			t.Fatal(err)
