@@ -26,6 +26,10 @@ const (
 	// PathNginxNoKeepalive is nginx opening a new upstream connection
 	// per request (its default without a keepalive directive).
 	PathNginxNoKeepalive = "nginx-nokeepalive"
+	// PathNginxHeaders is nginx with upstream keep-alive doing an
+	// ingress's header work, as rudder does: X-Forwarded-For, -Proto,
+	// -Host, -Port, X-Real-IP and X-Request-ID up, X-Request-ID down.
+	PathNginxHeaders = "nginx-headers"
 )
 
 // Pinning modes.
@@ -78,7 +82,7 @@ type Config struct {
 // Defaults fills the zero fields of c.
 func (c Config) Defaults() Config {
 	if len(c.Paths) == 0 {
-		c.Paths = []string{PathDirect, PathRudder, PathNginx}
+		c.Paths = []string{PathDirect, PathRudder, PathNginx, PathNginxHeaders}
 	}
 	if len(c.Modes) == 0 {
 		c.Modes = []string{ModePinned, ModeUnpinned}
@@ -112,7 +116,7 @@ func (c Config) Validate() error {
 	if c.RudderBin == "" {
 		return fmt.Errorf("ingressbench: RudderBin is required")
 	}
-	known := []string{PathDirect, PathRudder, PathNginx, PathNginxNoKeepalive}
+	known := []string{PathDirect, PathRudder, PathNginx, PathNginxNoKeepalive, PathNginxHeaders}
 	for _, p := range c.Paths {
 		if !slices.Contains(known, p) {
 			return fmt.Errorf("ingressbench: unknown path %q (want one of %v)", p, known)
@@ -139,12 +143,16 @@ func (c Config) Validate() error {
 
 // usesNginx says whether an nginx path is measured.
 func (c Config) usesNginx() bool {
-	return slices.Contains(c.Paths, PathNginx) || slices.Contains(c.Paths, PathNginxNoKeepalive)
+	return slices.Contains(c.Paths, PathNginx) || slices.Contains(c.Paths, PathNginxNoKeepalive) ||
+		slices.Contains(c.Paths, PathNginxHeaders)
 }
 
 // Quick shrinks c to a smoke test (one 2 s run at 64 connections, pinned
 // only, a 1 s warm-up), keeping what was set explicitly.
 func Quick(c Config) Config {
+	if len(c.Paths) == 0 {
+		c.Paths = []string{PathDirect, PathRudder, PathNginx}
+	}
 	if c.Duration == 0 {
 		c.Duration = 2 * time.Second
 	}

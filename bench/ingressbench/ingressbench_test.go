@@ -119,11 +119,12 @@ func TestWrkArgv(t *testing.T) {
 
 func TestNginxConf(t *testing.T) {
 	dir := t.TempDir()
-	c := nginxConf{Prefix: dir, Workers: 2, Port: 18080, NoKeepalivePort: 18081, Backends: []string{"127.0.0.1:1", "127.0.0.1:2"}}
+	c := nginxConf{Prefix: dir, Workers: 2, Port: 18080, NoKeepalivePort: 18081, HeadersPort: 18082, Backends: []string{"127.0.0.1:1", "127.0.0.1:2"}}
 	conf := c.render()
 	for _, want := range []string{"worker_processes 2;", "access_log off;", "server 127.0.0.1:1;", "server 127.0.0.1:2;",
 		"keepalive 128;", "proxy_http_version 1.1;", `proxy_set_header Connection "";`, "proxy_set_header Host $host;",
-		"listen 127.0.0.1:18080;", "listen 127.0.0.1:18081;", "upstream backends_nokeepalive", filepath.Join(dir, "nginx.pid")} {
+		"listen 127.0.0.1:18080;", "listen 127.0.0.1:18081;", "upstream backends_nokeepalive", filepath.Join(dir, "nginx.pid"),
+		"listen 127.0.0.1:18082;", "proxy_set_header X-Request-ID $request_id;", "add_header X-Request-ID $request_id always;"} {
 		if !strings.Contains(conf, want) {
 			t.Errorf("nginx.conf lacks %q:\n%s", want, conf)
 		}
@@ -150,12 +151,12 @@ func TestNginxConf(t *testing.T) {
 
 func TestConfig(t *testing.T) {
 	d := Config{RudderBin: "rudder"}.Defaults()
-	if len(d.Paths) != 3 || len(d.Modes) != 2 || fmt.Sprint(d.Connections) != "[16 64 256]" || d.Threads != 2 ||
+	if len(d.Paths) != 4 || len(d.Modes) != 2 || fmt.Sprint(d.Connections) != "[16 64 256]" || d.Threads != 2 ||
 		d.BodyBytes != 1024 || d.Duration != 10*time.Second || d.Runs != 3 || d.Out == "" {
 		t.Errorf("defaults %+v", d)
 	}
 	q := Quick(Config{RudderBin: "rudder", Runs: 2}).Defaults()
-	if q.Runs != 2 || q.Duration != 2*time.Second || fmt.Sprint(q.Connections) != "[64]" || fmt.Sprint(q.Modes) != "[pinned]" {
+	if len(q.Paths) != 3 || q.Runs != 2 || q.Duration != 2*time.Second || fmt.Sprint(q.Connections) != "[64]" || fmt.Sprint(q.Modes) != "[pinned]" {
 		t.Errorf("quick %+v", q)
 	}
 	if err := d.Validate(); err != nil {

@@ -121,6 +121,11 @@ func (b *bench) startProxies(ctx context.Context, mode string, plan cpuPlan, dir
 				return px, err
 			}
 		}
+		if slices.Contains(b.cfg.Paths, PathNginxHeaders) {
+			if conf.HeadersPort, err = benchproc.FreeTCPPort(); err != nil {
+				return px, err
+			}
+		}
 		px.nginx, err = startNginx(ctx, b.ps, b.nginxBin, filepath.Join(b.tmp, "nginx-"+mode), dir, plan.proxy, conf)
 		if err != nil {
 			return px, err
@@ -206,6 +211,8 @@ func (b *bench) url(path string, px proxies) string {
 		port = px.nginx.port
 	case PathNginxNoKeepalive:
 		port = px.nginx.noKeepalivePort
+	case PathNginxHeaders:
+		port = px.nginx.headersPort
 	}
 	return "http://127.0.0.1:" + strconv.Itoa(port) + "/bytes/" + strconv.Itoa(b.cfg.BodyBytes)
 }

@@ -20,8 +20,9 @@ type nginxConf struct {
 	// Workers is worker_processes: the CPUs the proxy gets.
 	Workers int
 	// Port serves the upstream with keep-alive; NoKeepalivePort (0: off)
-	// the same backends without it.
-	Port, NoKeepalivePort int
+	// the same backends without it; HeadersPort (0: off) with keep-alive
+	// and an ingress's forwarding headers.
+	Port, NoKeepalivePort, HeadersPort int
 	// Backends are host:port.
 	Backends []string
 	// User is the user directive when running as root ("" leaves it out).
@@ -55,23 +56,40 @@ func (c nginxConf) render() string {
 		}
 		b.WriteString("    }\n\n")
 	}
-	server := func(port int, up string) {
+	server := func(port int, up string, headers bool) {
 		fmt.Fprintf(&b, "    server {\n        listen 127.0.0.1:%d;\n        location / {\n", port)
 		fmt.Fprintf(&b, "            proxy_pass http://%s;\n", up)
 		b.WriteString("            proxy_http_version 1.1;\n")
 		b.WriteString("            proxy_set_header Connection \"\";\n")
 		b.WriteString("            proxy_set_header Host $host;\n")
+		if headers {
+			b.WriteString(ingressHeaders)
+		}
 		b.WriteString("        }\n    }\n\n")
 	}
 	upstream("backends", true)
-	server(c.Port, "backends")
+	server(c.Port, "backends", false)
 	if c.NoKeepalivePort != 0 {
 		upstream("backends_nokeepalive", false)
-		server(c.NoKeepalivePort, "backends_nokeepalive")
+		server(c.NoKeepalivePort, "backends_nokeepalive", false)
+	}
+	if c.HeadersPort != 0 {
+		server(c.HeadersPort, "backends", true)
 	}
 	b.WriteString("}\n")
 	return b.String()
 }
+
+// ingressHeaders are the headers rudder ingress (and ingress-nginx)
+// adds, in nginx's words.
+const ingressHeaders = `            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Forwarded-Host $host;
+            proxy_set_header X-Forwarded-Port $server_port;
+            proxy_set_header X-Real-IP $remote_addr;
+            proxy_set_header X-Request-ID $request_id;
+            add_header X-Request-ID $request_id always;
+`
 
 // findTool is bin when set (it must exist), else the first of the
 // candidates that exists or is on PATH.
@@ -95,8 +113,8 @@ func findTool(bin string, candidates ...string) (string, error) {
 
 // nginxProxy is a running nginx.
 type nginxProxy struct {
-	proc                  *benchproc.Proc
-	port, noKeepalivePort int
+	proc                               *benchproc.Proc
+	port, noKeepalivePort, headersPort int
 }
 
 // startNginx writes nginx.conf into dir (a copy into logDir, for the
@@ -119,7 +137,7 @@ func startNginx(ctx context.Context, ps *benchproc.Group, bin, dir, logDir, cpus
 	if err != nil {
 		return nil, err
 	}
-	n := &nginxProxy{proc: p, port: conf.Port, noKeepalivePort: conf.NoKeepalivePort}
+	n := &nginxProxy{proc: p, port: conf.Port, noKeepalivePort: conf.NoKeepalivePort, headersPort: conf.HeadersPort}
 	url := "http://127.0.0.1:" + strconv.Itoa(conf.Port) + "/healthz"
 	if err := p.Poll(ctx, 20*time.Second, func() bool { return httpOK(url, Host) }); err != nil {
 		return n, fmt.Errorf("wait for nginx: %w; error log:\n%s", err, benchproc.Tail(filepath.Join(dir, "error.log"), 10))

@@ -115,6 +115,9 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 	if slices.Contains(r.Paths, PathNginxNoKeepalive) {
 		b.WriteString("; **nginx-nokeepalive** is the same without `keepalive`, a new upstream connection per request")
 	}
+	if slices.Contains(r.Paths, PathNginxHeaders) {
+		b.WriteString("; **nginx-headers** is the same nginx doing the header work rudder does, as ingress-nginx does: X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host, X-Forwarded-Port, X-Real-IP and X-Request-ID to the backend, X-Request-ID in the response (the aim is judged against plain **nginx**)")
+	}
 	fmt.Fprintf(&b, ". %d run(s) of %s per path and connection count, the paths alternating run by run (order reversed every other round) after a warm-up; req/s is the median (min–max) of the runs, p50/p99 the medians of the runs' wrk percentiles (closed loop: wrk waits for each answer, so these are latencies at saturation). ", r.Runs, r.Duration)
 	b.WriteString("Ratios are of median req/s. Proxy CPU is the CPU time (user and system, all threads; nginx: master and workers) the proxy used during a run divided by the requests of the run, median of the runs: the cost of a request, less sensitive than req/s to other work on the machine.\n\n")
 	for _, m := range r.Modes {
@@ -193,6 +196,9 @@ func (r *Result) Verdicts() []Verdict {
 			if d, ok := m.ratio(PathRudder, PathDirect, c); ok {
 				v.VsDirect = d
 			}
+			if h, ok := m.ratio(PathRudder, PathNginxHeaders, c); ok {
+				v.VsNginxHeaders = h
+			}
 			out = append(out, v)
 		}
 	}
@@ -201,9 +207,11 @@ func (r *Result) Verdicts() []Verdict {
 
 // Verdict is the aim at one point.
 type Verdict struct {
-	Mode                string
-	Connections         int
-	Ratio, VsDirect     float64
+	Mode            string
+	Connections     int
+	Ratio, VsDirect float64
+	// VsNginxHeaders is rudder's req/s over nginx-headers' (0: not run).
+	VsNginxHeaders      float64
 	RudderP99, NginxP99 float64
 	// RudderCPUUs and NginxCPUUs are the proxies' CPU µs per request
 	// (0: not measured).
@@ -228,6 +236,9 @@ func (r *Result) aimLines() string {
 		direct := ""
 		if v.VsDirect > 0 {
 			direct = fmt.Sprintf("; %.2f× direct (overhead %.0f%%)", v.VsDirect, 100*(1-v.VsDirect))
+		}
+		if v.VsNginxHeaders > 0 {
+			direct += fmt.Sprintf("; %.2f× nginx-headers", v.VsNginxHeaders)
 		}
 		cpu := ""
 		if v.RudderCPUUs > 0 && v.NginxCPUUs > 0 {

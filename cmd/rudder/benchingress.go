@@ -51,7 +51,7 @@ and unpinned. It writes ingress.json, INGRESS.md and the logs to --out.`,
 	f.IntVar(&cfg.Runs, "runs", 0, "runs per path, mode and connection count (default 3)")
 	f.IntSliceVar(&cfg.Connections, "connections", nil, "wrk connection counts (default 16,64,256)")
 	f.IntVar(&cfg.Threads, "threads", 0, "wrk threads (default 2)")
-	f.StringSliceVar(&cfg.Paths, "paths", nil, "paths to measure: direct, rudder, nginx, nginx-nokeepalive (default the first three)")
+	f.StringSliceVar(&cfg.Paths, "paths", nil, "paths to measure: direct, rudder, nginx, nginx-headers (nginx doing rudder's header work), nginx-nokeepalive (default all but the last)")
 	f.StringSliceVar(&cfg.Modes, "modes", nil, "pinned (proxy CPU 0, wrk and backends CPU 1) and/or unpinned (default both)")
 	f.StringVar(&cfg.RudderBin, "rudder", "", "rudder binary for the server, the backends and rudder ingress (default: this binary)")
 	f.StringVar(&cfg.NginxBin, "nginx", "", "nginx binary (default /usr/sbin/nginx)")
