@@ -19,7 +19,8 @@ PURE_PKGS := ./controlplane/catalog/... ./controlplane/registry/... ./ipam/... \
 	./controlplane/kubelet/podenv/... ./controlplane/kubelet/prober/... ./controlplane/kubelet/volumes/... \
 	./controlplane/kubelet/server/crilog/... ./netexec/... ./bench/report/... ./bench/sysinfo/... ./bench/loadgen/... \
 	./dns/plugin/... ./dns/kubernetes/... ./dns/autopath/... ./dns/cache/... ./dns/forward/... ./dns/hosts/... \
-	./dns/server/... ./dns/metrics/... ./dns/log/... ./dns/stack/... ./dns/dnstest/... ./controlplane/apiserver/serviceaccount/...
+	./dns/server/... ./dns/metrics/... ./dns/log/... ./dns/stack/... ./dns/dnstest/... ./controlplane/apiserver/serviceaccount/... \
+	./ingress/... ./bench/benchout/...
 
 .PHONY: all build deps test unit race e2e lint run stop bench clean fmt
 
