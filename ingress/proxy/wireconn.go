@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"io"
 	"net"
 	"runtime"
 	"sync"
@@ -12,7 +13,7 @@ import (
 )
 
 // The wire path: plain-HTTP client connections are read by the proxy
-// itself. A request it can relay without net/http (see parseRequest and
+// itself (with raw system calls, see rawio.go). A request it can relay without net/http (see parseRequest and
 // wireRoute) is written to a pooled upstream connection and the response
 // copied back, all on the connection's goroutine: four system calls and
 // a handful of allocations per request, which is what brings the proxy to
@@ -144,9 +145,13 @@ var (
 
 func (wc *wireConn) serve() {
 	wc.br = wireReaders.Get().(*bufio.Reader)
-	wc.br.Reset(wc.c)
+	var rw io.ReadWriter = wc.c
+	if raw := newRawIO(wc.c); raw != nil {
+		rw = raw
+	}
+	wc.br.Reset(rw)
 	wc.bw = wireWriters.Get().(*bufio.Writer)
-	wc.bw.Reset(wc.c)
+	wc.bw.Reset(rw)
 	handedOff := false
 	defer func() {
 		wc.bw.Reset(nil)

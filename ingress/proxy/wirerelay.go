@@ -134,7 +134,11 @@ func (wc *wireConn) attempt(ri *routeInfo, ep *endpoint, id string, now time.Tim
 			if err != nil {
 				return 0, 0, err
 			}
-			pc = &h1Conn{c: c, br: bufio.NewReaderSize(c, wireBufSize), bw: bufio.NewWriterSize(c, wireBufSize)}
+			var rw io.ReadWriter = c
+			if raw := newRawIO(c); raw != nil {
+				rw = raw
+			}
+			pc = &h1Conn{c: c, br: bufio.NewReaderSize(rw, wireBufSize), bw: bufio.NewWriterSize(rw, wireBufSize)}
 		}
 		status, sent, err := wc.roundTrip(ri, ep, pc, id, reused)
 		if errors.Is(err, errWireRetry) {

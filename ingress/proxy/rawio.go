@@ -1,0 +1,101 @@
+package proxy
+
+import (
+	"io"
+	"net"
+	"syscall"
+	"unsafe"
+)
+
+// rawIO reads and writes a socket with raw system calls through its
+// syscall.RawConn: the runtime's poller still waits for readiness and
+// enforces deadlines, but the calls themselves skip the scheduler's
+// syscall bookkeeping (the socket is non-blocking, so they never block).
+// On a busy proxy that keeps sysmon from retaking the processor around
+// short writes and waking up every 20 µs.
+type rawIO struct {
+	rc       syscall.RawConn
+	buf      []byte
+	n        int
+	errno    syscall.Errno
+	rfn, wfn func(fd uintptr) bool
+}
+
+// newRawIO is a rawIO for c, or nil when c has no raw connection.
+func newRawIO(c net.Conn) *rawIO {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	r := &rawIO{rc: rc}
+	r.rfn = r.readOnce
+	r.wfn = r.writeSome
+	return r
+}
+
+func (r *rawIO) readOnce(fd uintptr) bool {
+	for {
+		n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&r.buf[0])), uintptr(len(r.buf)))
+		switch e {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false // wait for readiness
+		}
+		r.n, r.errno = int(n), e
+		return true
+	}
+}
+
+func (r *rawIO) writeSome(fd uintptr) bool {
+	for len(r.buf) > 0 {
+		n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&r.buf[0])), uintptr(len(r.buf)))
+		switch e {
+		case 0:
+			r.n += int(n)
+			r.buf = r.buf[n:]
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return false // wait for room
+		default:
+			r.errno = e
+			return true
+		}
+	}
+	return true
+}
+
+func (r *rawIO) Read(b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	r.buf, r.n, r.errno = b, 0, 0
+	err := r.rc.Read(r.rfn)
+	r.buf = nil
+	switch {
+	case err != nil:
+		return 0, err
+	case r.errno != 0:
+		return 0, &net.OpError{Op: "read", Net: "tcp", Err: r.errno}
+	case r.n == 0:
+		return 0, io.EOF
+	}
+	return r.n, nil
+}
+
+func (r *rawIO) Write(b []byte) (int, error) {
+	r.buf, r.n, r.errno = b, 0, 0
+	err := r.rc.Write(r.wfn)
+	r.buf = nil
+	switch {
+	case err != nil:
+		return r.n, err
+	case r.errno != 0:
+		return r.n, &net.OpError{Op: "write", Net: "tcp", Err: r.errno}
+	}
+	return r.n, nil
+}
