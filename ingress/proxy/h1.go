@@ -30,6 +30,9 @@ type h1Conn struct {
 	br        *bufio.Reader
 	bw        *bufio.Writer
 	idleSince time.Time
+	// dl is the deadline the wire path left on the connection (it keeps
+	// one across requests, see deadline); zero when none is set.
+	dl deadline
 }
 
 // h1Pool holds an endpoint's idle connections, most recent last.
@@ -99,6 +102,9 @@ func (u *upstream) roundTripH1(req *http.Request, ep *endpoint) (*http.Response,
 				return nil, err
 			}
 			pc = &h1Conn{c: c, br: bufio.NewReader(c), bw: bufio.NewWriter(c)}
+		}
+		if !pc.dl.at.IsZero() { // left by the wire path: this path uses the context
+			pc.dl.set(pc.c.SetDeadline, time.Time{})
 		}
 		resp, err := exchange(req, pc, ep)
 		if err == nil || !reused || ctx.Err() != nil {

@@ -136,6 +136,7 @@ type wireConn struct {
 	// headSent is set once the response head of the current request is
 	// written: an error after it can only close the connection.
 	headSent bool
+	rdl      deadline // the client connection's read deadline
 }
 
 var (
@@ -191,7 +192,7 @@ func (wc *wireConn) readHead() (ok bool, err error) {
 	if wc.s.closing.Load() {
 		return false, net.ErrClosed
 	}
-	wc.c.SetReadDeadline(time.Now().Add(p.cfg.IdleTimeout))
+	wc.rdl.extend(wc.c.SetReadDeadline, time.Now(), p.cfg.IdleTimeout)
 	if wc.br.Buffered() == 0 {
 		runtime.Gosched() // as before reading a response (see roundTrip)
 	}
@@ -209,7 +210,7 @@ func (wc *wireConn) readHead() (ok bool, err error) {
 			return false, nil // a large head: net/http's (431 past MaxHeaderBytes)
 		}
 		if !deadlineSet {
-			wc.c.SetReadDeadline(time.Now().Add(p.cfg.ReadHeaderTimeout))
+			wc.rdl.set(wc.c.SetReadDeadline, time.Now().Add(p.cfg.ReadHeaderTimeout))
 			deadlineSet = true
 		}
 		if _, err := wc.br.Peek(wc.br.Buffered() + 1); err != nil {
@@ -223,7 +224,7 @@ func (wc *wireConn) handoff() bool {
 	if err := wc.bw.Flush(); err != nil {
 		return false
 	}
-	wc.c.SetReadDeadline(time.Time{})
+	wc.rdl.set(wc.c.SetReadDeadline, time.Time{})
 	return wc.s.queue.push(&bufferedConn{Conn: wc.c, r: wc.br})
 }
 

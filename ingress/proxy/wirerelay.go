@@ -157,7 +157,7 @@ func (wc *wireConn) roundTrip(ri *routeInfo, ep *endpoint, pc *h1Conn, id string
 	// exchange completed) does not block, so SendTimeout has nothing to
 	// bound here; one timer update per request, not two.
 	sentAt := time.Now()
-	pc.c.SetDeadline(sentAt.Add(orDefault(pol.ReadTimeout, DefaultReadTimeout)))
+	pc.dl.extend(pc.c.SetDeadline, sentAt, orDefault(pol.ReadTimeout, DefaultReadTimeout))
 	wc.writeRequest(pc.bw, ri, id)
 	if err := pc.bw.Flush(); err != nil {
 		pc.c.Close()
@@ -203,8 +203,7 @@ func (wc *wireConn) roundTrip(ri *routeInfo, ep *endpoint, pc *h1Conn, id string
 	if wc.resp.closeConn || pc.br.Buffered() > 0 {
 		pc.c.Close()
 	} else {
-		pc.c.SetDeadline(time.Time{})
-		ep.h1.put(pc, time.Now())
+		ep.h1.put(pc, time.Now()) // with its deadline: the next use moves it
 	}
 	if err := wc.bw.Flush(); err != nil {
 		return wc.resp.status, sent, err
