@@ -180,27 +180,30 @@ func (c *Controller) Run(ctx context.Context) error {
 	return nil
 }
 
-// input reads every cache into the router's input.
-func (c *Controller) input() (router.Input, error) {
+// input reads every cache into the router's input, and the Nodes (for
+// the publish addresses) from the same snapshot.
+func (c *Controller) input() (router.Input, []*corev1.Node, error) {
 	snap := c.view.Snapshot()
 	in := router.Input{Services: snap.Services, EndpointSlices: snap.EndpointSlices}
 	var err error
 	if in.Classes, err = c.classes.List(labels.Everything()); err != nil {
-		return in, fmt.Errorf("list ingress classes: %w", err)
+		return in, nil, fmt.Errorf("list ingress classes: %w", err)
 	}
 	if in.Ingresses, err = c.ingresses.List(labels.Everything()); err != nil {
-		return in, fmt.Errorf("list ingresses: %w", err)
+		return in, nil, fmt.Errorf("list ingresses: %w", err)
 	}
 	if in.Secrets, err = c.tls.List(labels.Everything()); err != nil {
-		return in, fmt.Errorf("list secrets: %w", err)
+		return in, nil, fmt.Errorf("list secrets: %w", err)
 	}
-	return in, nil
+	return in, snap.Nodes, nil
 }
 
-// sync compiles the caches into a table, swaps it in, then reports.
-func (c *Controller) sync(ctx context.Context, full bool) error {
+// sync compiles the caches into a table, swaps it in, then reports. Every
+// sync is a full one: the table is rebuilt whole and status compared for
+// every served Ingress.
+func (c *Controller) sync(ctx context.Context, _ bool) error {
 	start := time.Now()
-	in, err := c.input()
+	in, nodes, err := c.input()
 	if err != nil {
 		return err
 	}
@@ -213,15 +216,15 @@ func (c *Controller) sync(ctx context.Context, full bool) error {
 	if !c.ready.Swap(true) {
 		c.log.Info("first ingress configuration loaded", "ingresses", len(res.Served), "build", built)
 	}
-	c.events.report(byKey(in.Ingresses), res.Events)
-	addrs := c.publishAddresses()
-	err = c.status.update(ctx, byKey(in.Ingresses), res.Served, addrs, full)
+	ings := byKey(in.Ingresses)
+	c.events.report(ings, res.Events)
+	err = c.status.update(ctx, ings, res.Served, c.publishAddresses(nodes))
 	c.cfg.Metrics.observeSync(built, len(res.Served), err)
 	return err
 }
 
 // publishAddresses are the addresses written into Ingress status.
-func (c *Controller) publishAddresses() []string {
+func (c *Controller) publishAddresses(nodes []*corev1.Node) []string {
 	if len(c.cfg.PublishAddresses) > 0 {
 		out := make([]string, 0, len(c.cfg.PublishAddresses))
 		for _, a := range c.cfg.PublishAddresses {
@@ -229,7 +232,7 @@ func (c *Controller) publishAddresses() []string {
 		}
 		return sortedUnique(out)
 	}
-	return nodeAddresses(c.view.Snapshot().Nodes)
+	return nodeAddresses(nodes)
 }
 
 func byKey(ings []*networkingv1.Ingress) map[string]*networkingv1.Ingress {

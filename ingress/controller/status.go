@@ -27,7 +27,7 @@ type statusWriter struct {
 }
 
 func (w *statusWriter) update(ctx context.Context, ings map[string]*networkingv1.Ingress,
-	served []types.NamespacedName, addrs []string, full bool) error {
+	served []types.NamespacedName, addrs []string) error {
 	want := loadBalancerStatus(addrs)
 	var errs []error
 	now := make(map[string]bool, len(served))

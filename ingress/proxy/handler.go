@@ -175,23 +175,49 @@ func (p *Proxy) finish(st *reqState, r *http.Request) {
 		status = http.StatusOK
 	}
 	d := time.Since(st.start)
-	ingress, service := "", ""
-	if st.ri != nil {
-		ingress, service = st.ri.ingress, st.ri.service
-		st.ri.duration.Observe(d.Seconds())
-	} else {
-		p.metrics.noRoute.Observe(d.Seconds())
+	p.count(st.ri, status, d)
+	if p.cfg.AccessLog {
+		p.logRequest(accessEntry{ri: st.ri, remote: r.RemoteAddr, method: r.Method, host: r.Host, path: r.URL.Path,
+			status: status, bytes: st.rec.bytes, duration: d, upstream: upstream, id: st.id})
 	}
-	p.metrics.requests.WithLabelValues(ingress, service, p.metrics.status(status)).Inc()
-	if !p.cfg.AccessLog {
-		return
+}
+
+// count records a finished request in the metrics (ri nil: no route).
+func (p *Proxy) count(ri *routeInfo, status int, d time.Duration) {
+	switch {
+	case ri == nil:
+		p.metrics.noRoute.Observe(d.Seconds())
+		p.metrics.requests.WithLabelValues("", "", p.metrics.status(status)).Inc()
+	case status == http.StatusOK:
+		ri.duration.Observe(d.Seconds())
+		ri.ok.Inc()
+	default:
+		ri.duration.Observe(d.Seconds())
+		p.metrics.requests.WithLabelValues(ri.ingress, ri.service, p.metrics.status(status)).Inc()
+	}
+}
+
+// accessEntry is one access log line.
+type accessEntry struct {
+	ri                                       *routeInfo // nil: no route
+	remote, method, host, path, upstream, id string
+	status                                   int
+	bytes                                    int64
+	duration                                 time.Duration
+}
+
+// logRequest writes the access log line of a request.
+func (p *Proxy) logRequest(e accessEntry) {
+	ingress, service := "", ""
+	if e.ri != nil {
+		ingress, service = e.ri.ingress, e.ri.service
 	}
 	p.log.LogAttrs(context.Background(), slog.LevelInfo, "request",
-		slog.String("remote", r.RemoteAddr), slog.String("method", r.Method),
-		slog.String("host", r.Host), slog.String("path", r.URL.Path),
-		slog.Int("status", status), slog.Int64("bytes", st.rec.bytes),
-		slog.Duration("duration", d), slog.String("upstream", upstream),
-		slog.String("request_id", st.id), slog.String("ingress", ingress),
+		slog.String("remote", e.remote), slog.String("method", e.method),
+		slog.String("host", e.host), slog.String("path", e.path),
+		slog.Int("status", e.status), slog.Int64("bytes", e.bytes),
+		slog.Duration("duration", e.duration), slog.String("upstream", e.upstream),
+		slog.String("request_id", e.id), slog.String("ingress", ingress),
 		slog.String("service", service))
 }
 

@@ -30,6 +30,8 @@ type wireServer struct {
 	l     *listener
 	ln    net.Listener
 	queue *connQueue
+	// readers and writers are the connections' buffers, reused.
+	readers, writers sync.Pool
 
 	mu      sync.Mutex
 	conns   map[*wireConn]struct{}
@@ -38,7 +40,10 @@ type wireServer struct {
 }
 
 func newWireServer(p *Proxy, ln net.Listener, l *listener) *wireServer {
-	return &wireServer{p: p, l: l, ln: ln, queue: newConnQueue(ln.Addr()), conns: map[*wireConn]struct{}{}}
+	s := &wireServer{p: p, l: l, ln: ln, queue: newConnQueue(ln.Addr()), conns: map[*wireConn]struct{}{}}
+	s.readers.New = func() any { return bufio.NewReaderSize(nil, wireBufSize) }
+	s.writers.New = func() any { return bufio.NewWriterSize(nil, wireBufSize) }
+	return s
 }
 
 // serve accepts until the listener is closed.
@@ -139,28 +144,23 @@ type wireConn struct {
 	rdl      deadline // the client connection's read deadline
 }
 
-var (
-	wireReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, wireBufSize) }}
-	wireWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, wireBufSize) }}
-)
-
 func (wc *wireConn) serve() {
-	wc.br = wireReaders.Get().(*bufio.Reader)
+	wc.br = wc.s.readers.Get().(*bufio.Reader)
 	var rw io.ReadWriter = wc.c
 	if raw := newRawIO(wc.c); raw != nil {
 		rw = raw
 	}
 	wc.br.Reset(rw)
-	wc.bw = wireWriters.Get().(*bufio.Writer)
+	wc.bw = wc.s.writers.Get().(*bufio.Writer)
 	wc.bw.Reset(rw)
 	handedOff := false
 	defer func() {
 		wc.bw.Reset(nil)
-		wireWriters.Put(wc.bw)
+		wc.s.writers.Put(wc.bw)
 		if !handedOff {
 			wc.c.Close()
 			wc.br.Reset(nil)
-			wireReaders.Put(wc.br)
+			wc.s.readers.Put(wc.br)
 		}
 		wc.s.p.metrics.active.Dec()
 		wc.s.untrack(wc)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"runtime"
 	"strconv"
 	"syscall"
@@ -65,7 +66,7 @@ func (wc *wireConn) relay() relayResult {
 		id = newRequestID()
 	}
 	wc.headSent = false
-	status, sent, ep, err := wc.exchange(ri, id, start)
+	status, sent, ep, err := wc.exchange(ri, id)
 	if h.size > 0 { // the head is still unconsumed when exchange failed early
 		wc.br.Discard(h.size)
 		h.size = 0
@@ -85,7 +86,7 @@ func (wc *wireConn) relay() relayResult {
 // exchange sends the request to an endpoint and copies the response.
 // status is the response status sent, or to send when err != nil (0:
 // close the connection without a response).
-func (wc *wireConn) exchange(ri *routeInfo, id string, start time.Time) (status int, sent int64, ep *endpoint, err error) {
+func (wc *wireConn) exchange(ri *routeInfo, id string) (status int, sent int64, ep *endpoint, err error) {
 	p := wc.s.p
 	pol := ri.policy
 	var tried [maxAttempts]*endpoint
@@ -104,9 +105,6 @@ func (wc *wireConn) exchange(ri *routeInfo, id string, start time.Time) (status 
 		ep.outstanding.Add(-1)
 		var de *dialError
 		if err == nil || !errors.As(err, &de) {
-			if err == nil {
-				ri.duration.Observe(time.Since(start).Seconds())
-			}
 			return status, sent, ep, err
 		}
 		p.upstream.failed(ep, time.Now())
@@ -432,7 +430,7 @@ func readLine(w *bufio.Writer, r *bufio.Reader) ([]byte, error) {
 
 // replyError answers the client with a short error.
 func (wc *wireConn) replyError(status int, id string) error {
-	text := statusReason(status)
+	text := http.StatusText(status)
 	bw := wc.bw
 	bw.WriteString("HTTP/1.1 ")
 	bw.WriteString(strconv.Itoa(status))
@@ -451,18 +449,6 @@ func (wc *wireConn) replyError(status int, id string) error {
 	return bw.Flush()
 }
 
-func statusReason(code int) string {
-	switch code {
-	case 502:
-		return "Bad Gateway"
-	case 503:
-		return "Service Unavailable"
-	case 504:
-		return "Gateway Timeout"
-	}
-	return "Error"
-}
-
 // record counts the request and writes its access log line.
 func (wc *wireConn) record(ri *routeInfo, status int, sent int64, ep *endpoint, id string, start time.Time, err error) {
 	p := wc.s.p
@@ -470,16 +456,12 @@ func (wc *wireConn) record(ri *routeInfo, status int, sent int64, ep *endpoint, 
 		status = statusClientClosed
 	}
 	if err != nil {
-		ri.duration.Observe(time.Since(start).Seconds())
 		p.log.LogAttrs(context.Background(), slog.LevelWarn, "upstream request failed",
 			slog.String("request_id", id), slog.String("service", ri.service),
 			slog.Int("status", status), slog.Any("error", err))
 	}
-	if status == 200 {
-		ri.ok.Inc()
-	} else {
-		p.metrics.requests.WithLabelValues(ri.ingress, ri.service, p.metrics.status(status)).Inc()
-	}
+	d := time.Since(start)
+	p.count(ri, status, d)
 	if !p.cfg.AccessLog {
 		return
 	}
@@ -488,13 +470,8 @@ func (wc *wireConn) record(ri *routeInfo, status int, sent int64, ep *endpoint, 
 		upstream = ep.addr
 	}
 	h := &wc.req
-	p.log.LogAttrs(context.Background(), slog.LevelInfo, "request",
-		slog.String("remote", wc.remote), slog.String("method", string(h.method)),
-		slog.String("host", string(h.host)), slog.String("path", string(h.path)),
-		slog.Int("status", status), slog.Int64("bytes", sent),
-		slog.Duration("duration", time.Since(start)), slog.String("upstream", upstream),
-		slog.String("request_id", id), slog.String("ingress", ri.ingress),
-		slog.String("service", ri.service))
+	p.logRequest(accessEntry{ri: ri, remote: wc.remote, method: string(h.method), host: string(h.host),
+		path: string(h.path), status: status, bytes: sent, duration: d, upstream: upstream, id: id})
 }
 
 func isConnReset(err error) bool {
