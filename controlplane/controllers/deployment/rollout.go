@@ -71,8 +71,17 @@ func (c *Controller) scaleDownOld(ctx context.Context, d *appsv1.Deployment, all
 		}
 		scaled += n
 	}
-	// Then available ones, keeping minAvailable.
-	available := sumStatus(all, func(s *appsv1.ReplicaSetStatus) int32 { return s.AvailableReplicas })
+	// Then available ones, keeping minAvailable. A ReplicaSet just scaled
+	// down still reports the pods it is deleting as available until its
+	// controller catches up; they will not stay, so no ReplicaSet counts
+	// for more than its spec (without this, a stale status let a rollout
+	// with maxUnavailable=0 drop below the desired replicas).
+	var available int32
+	for _, rs := range all {
+		if rs != nil {
+			available += min(rs.Status.AvailableReplicas, replicas(rs.Spec.Replicas))
+		}
+	}
 	budget := available - minAvailable
 	for _, rs := range old {
 		if budget <= 0 {
