@@ -66,7 +66,7 @@ func (wc *wireConn) relay() relayResult {
 		id = newRequestID()
 	}
 	wc.headSent = false
-	status, sent, ep, err := wc.exchange(ri, id)
+	status, sent, ep, err := wc.exchange(ri, id, start)
 	if h.size > 0 { // the head is still unconsumed when exchange failed early
 		wc.br.Discard(h.size)
 		h.size = 0
@@ -86,13 +86,15 @@ func (wc *wireConn) relay() relayResult {
 // exchange sends the request to an endpoint and copies the response.
 // status is the response status sent, or to send when err != nil (0:
 // close the connection without a response).
-func (wc *wireConn) exchange(ri *routeInfo, id string) (status int, sent int64, ep *endpoint, err error) {
+func (wc *wireConn) exchange(ri *routeInfo, id string, now time.Time) (status int, sent int64, ep *endpoint, err error) {
 	p := wc.s.p
 	pol := ri.policy
 	var tried [maxAttempts]*endpoint
 	ntried := 0
 	for {
-		now := time.Now()
+		if ntried > 0 {
+			now = time.Now()
+		}
 		ep = ri.backend.pick(pol.Balance, tried[:ntried], now.UnixNano())
 		if ep == nil {
 			return 502, 0, nil, errNoEndpoint
@@ -138,7 +140,10 @@ func (wc *wireConn) attempt(ri *routeInfo, ep *endpoint, id string, now time.Tim
 			}
 			pc = &h1Conn{c: c, br: bufio.NewReaderSize(rw, wireBufSize), bw: bufio.NewWriterSize(rw, wireBufSize)}
 		}
-		status, sent, err := wc.roundTrip(ri, ep, pc, id, reused)
+		if !reused {
+			now = time.Now() // after the dial
+		}
+		status, sent, err := wc.roundTrip(ri, ep, pc, id, reused, now)
 		if errors.Is(err, errWireRetry) {
 			continue
 		}
@@ -148,13 +153,12 @@ func (wc *wireConn) attempt(ri *routeInfo, ep *endpoint, id string, now time.Tim
 
 // roundTrip writes the request on pc, reads the response head and copies
 // the response to the client.
-func (wc *wireConn) roundTrip(ri *routeInfo, ep *endpoint, pc *h1Conn, id string, reused bool) (int, int64, error) {
+func (wc *wireConn) roundTrip(ri *routeInfo, ep *endpoint, pc *h1Conn, id string, reused bool, sentAt time.Time) (int, int64, error) {
 	pol := ri.policy
 	// One deadline, the read timeout, for both directions: sending a
 	// bodiless head (at most one buffer, into a connection whose last
 	// exchange completed) does not block, so SendTimeout has nothing to
 	// bound here; one timer update per request, not two.
-	sentAt := time.Now()
 	pc.dl.extend(pc.c.SetDeadline, sentAt, orDefault(pol.ReadTimeout, DefaultReadTimeout))
 	wc.writeRequest(pc.bw, ri, id)
 	if err := pc.bw.Flush(); err != nil {
@@ -180,10 +184,11 @@ func (wc *wireConn) roundTrip(ri *routeInfo, ep *endpoint, pc *h1Conn, id string
 		}
 		return 502, 0, err
 	}
-	ri.upstream.Observe(time.Since(sentAt).Seconds())
+	headAt := time.Now()
+	ri.upstream.Observe(headAt.Sub(sentAt).Seconds())
 	switch wc.resp.status {
 	case 502, 503, 504:
-		wc.s.p.upstream.failed(ep, time.Now())
+		wc.s.p.upstream.failed(ep, headAt)
 	default:
 		ep.succeeded()
 	}
@@ -201,7 +206,7 @@ func (wc *wireConn) roundTrip(ri *routeInfo, ep *endpoint, pc *h1Conn, id string
 	if wc.resp.closeConn || pc.br.Buffered() > 0 {
 		pc.c.Close()
 	} else {
-		ep.h1.put(pc, time.Now()) // with its deadline: the next use moves it
+		ep.h1.put(pc, headAt) // with its deadline: the next use moves it
 	}
 	if err := wc.bw.Flush(); err != nil {
 		return wc.resp.status, sent, err
@@ -460,7 +465,8 @@ func (wc *wireConn) record(ri *routeInfo, status int, sent int64, ep *endpoint, 
 			slog.String("request_id", id), slog.String("service", ri.service),
 			slog.Int("status", status), slog.Any("error", err))
 	}
-	d := time.Since(start)
+	wc.now = time.Now()
+	d := wc.now.Sub(start)
 	p.count(ri, status, d)
 	if !p.cfg.AccessLog {
 		return
