@@ -3,11 +3,13 @@ package ingressbench
 import (
 	"context"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -193,8 +195,10 @@ func TestPlanFor(t *testing.T) {
 func testResult() *Result {
 	pt := func(path string, c int, rps, p99 float64) Point {
 		pt := Point{Path: path, Connections: c, RPS: []float64{rps - 100, rps, rps + 50}, P50Ms: []float64{0.5, 0.5, 0.6}, P99Ms: []float64{p99, p99, p99 + 1}}
+		pt.BackendCPUUs, pt.WrkCPUUs = []float64{15, 16, 17}, []float64{8, 8, 8}
 		if path != PathDirect {
 			pt.ProxyCPUUs = []float64{rps / 1000, rps / 2000}
+			pt.Busy = []float64{0.97, 0.99, 0.98}
 		}
 		return pt
 	}
@@ -231,6 +235,53 @@ func TestVerdicts(t *testing.T) {
 	}
 }
 
+func TestAddCPU(t *testing.T) {
+	pinned, unpinned := planFor(ModePinned, 2), planFor(ModeUnpinned, 2)
+	st := WrkStats{Requests: 40000, DurationUs: 1e6, CPU: 300 * time.Millisecond}
+	c := runCPU{proxy: 600 * time.Millisecond, backends: 640 * time.Millisecond}
+	for _, tc := range []struct {
+		name  string
+		path  string
+		plan  cpuPlan
+		cpu   runCPU
+		proxy []float64
+		busy  []float64
+	}{
+		// 640 ms + 300 ms of CPU 1 in one second.
+		{"pinned proxy path", PathRudder, pinned, c, []float64{15}, []float64{0.94}},
+		// The backends and wrk are on different CPUs: no busy share.
+		{"pinned direct", PathDirect, pinned, runCPU{backends: c.backends}, nil, nil},
+		// Everything over two CPUs.
+		{"unpinned", PathNginx, unpinned, c, []float64{15}, []float64{0.77}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := Point{Path: tc.path}
+			p.addCPU(st, tc.cpu, tc.plan)
+			if !slices.Equal(p.ProxyCPUUs, tc.proxy) || !slices.Equal(p.BackendCPUUs, []float64{16}) || !slices.Equal(p.WrkCPUUs, []float64{7.5}) {
+				t.Errorf("per request: proxy %v backends %v wrk %v", p.ProxyCPUUs, p.BackendCPUUs, p.WrkCPUUs)
+			}
+			if len(p.Busy) != len(tc.busy) || (len(p.Busy) == 1 && math.Abs(p.Busy[0]-tc.busy[0]) > 0.001) {
+				t.Errorf("busy %v, want %v", p.Busy, tc.busy)
+			}
+		})
+	}
+}
+
+func TestBoundOnlyWhenBothSaturated(t *testing.T) {
+	v := Verdict{Mode: ModePinned, RudderLoad: LoadSide{Busy: 0.98, UsPerReq: 26}, NginxLoad: LoadSide{Busy: 0.8, UsPerReq: 24}}
+	if s := v.bound(); s != "" {
+		t.Errorf("nginx's load side at 80 %%: %q", s)
+	}
+	v.NginxLoad.Busy = 0.99
+	if s := v.bound(); !strings.Contains(s, "26.0 µs through rudder against 24.0 µs") {
+		t.Errorf("both saturated: %q", s)
+	}
+	v.Mode = ModeUnpinned
+	if s := v.bound(); !strings.Contains(s, "all CPUs 98 % / 99 % busy") {
+		t.Errorf("unpinned: %q", s)
+	}
+}
+
 func TestMarkdown(t *testing.T) {
 	var b strings.Builder
 	if err := testResult().WriteMarkdown(&b); err != nil {
@@ -238,10 +289,10 @@ func TestMarkdown(t *testing.T) {
 	}
 	md := b.String()
 	for _, want := range []string{
-		"## Ingress:", "keepalive 128", "| pinned | 16 | rudder | 45,000 (44,900–45,050) | 0.500 | 2.000 | 1.12× | 0.75× | 33.8 | 0 |",
-		"| pinned | 16 | nginx | 40,000 (39,900–40,050) | 0.500 | 3.000 |  | 0.67× | 30.0 | 0 |",
-		"| pinned | 64 | direct | 60,000 (59,900–60,050) | 0.500 | 4.000 | 1.50× |  |  | 0 |",
-		"met at 1 of 2 points", "pinned, 64 connections: 0.95× nginx, p99 5.000 ms against 4.000 ms: not met; 0.63× direct (overhead 37%); CPU per request 28.5 µs against 30.0 µs",
+		"## Ingress:", "keepalive 128", "| pinned | 16 | rudder | 45,000 (44,900–45,050) | 0.500 | 2.000 | 1.12× | 0.75× | 33.8 | 16.0 | 8.0 | 98 % | 0 |",
+		"| pinned | 16 | nginx | 40,000 (39,900–40,050) | 0.500 | 3.000 |  | 0.67× | 30.0 | 16.0 | 8.0 | 98 % | 0 |",
+		"| pinned | 64 | direct | 60,000 (59,900–60,050) | 0.500 | 4.000 | 1.50× |  |  | 16.0 | 8.0 |  | 0 |",
+		"met at 1 of 2 points", "pinned, 64 connections: 0.95× nginx, p99 5.000 ms against 4.000 ms: not met; 0.63× direct (overhead 37%); CPU per request 28.5 µs against 30.0 µs; the CPU of wrk and the backends 98 % / 98 % busy, so req/s follows what a request costs wrk and the backends: backends and wrk 24.0 µs through rudder against 24.0 µs through nginx.",
 		"| pinned | nginx | 2 | 18.0 | 9.0 |", "0.10 before, 1.50 after", "pinned: proxy on CPU 0.",
 	} {
 		if !strings.Contains(md, want) {

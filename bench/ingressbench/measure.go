@@ -37,6 +37,14 @@ func planFor(mode string, cpus int) cpuPlan {
 	return cpuPlan{all: all, procs: cpus}
 }
 
+// loadCPUs is how many CPUs wrk and the backends run on.
+func (p cpuPlan) loadCPUs() int {
+	if p.load == "" {
+		return p.procs
+	}
+	return strings.Count(p.load, ",") + 1
+}
+
 // describe says what the plan does, for the report.
 func (p cpuPlan) describe() string {
 	if p.proxy == "" {
@@ -152,9 +160,7 @@ func (b *bench) rounds(ctx context.Context, mode string, plan cpuPlan, px proxie
 				return fmt.Errorf("%s at %d connections: %w", path, conns, err)
 			}
 			p := &points[i]
-			if cpu > 0 && st.Requests > 0 {
-				p.ProxyCPUUs = append(p.ProxyCPUUs, float64(cpu.Microseconds())/st.Requests)
-			}
+			p.addCPU(st, cpu, plan)
 			p.RPS = append(p.RPS, st.RPS())
 			p.P50Ms = append(p.P50Ms, st.P50Us/1000)
 			p.P99Ms = append(p.P99Ms, st.P99Us/1000)
@@ -167,15 +173,26 @@ func (b *bench) rounds(ctx context.Context, mode string, plan cpuPlan, px proxie
 		if len(p.ProxyCPUUs) > 0 {
 			cpu = fmt.Sprintf(", proxy CPU %.1f µs/req", report.Samples(p.ProxyCPUUs).Median())
 		}
+		if l := p.loadSide(); l.UsPerReq > 0 {
+			cpu += fmt.Sprintf(", backends+wrk %.1f µs/req", l.UsPerReq)
+			if l.Busy > 0 {
+				cpu += fmt.Sprintf(" (%.0f %% busy)", 100*l.Busy)
+			}
+		}
 		b.pr.Logf("%-8s %4d conns %-17s %9.0f req/s (runs %s), p50 %.3f ms, p99 %.3f ms%s, %d errors",
 			mode, conns, p.Path, p.RPSMedian(), joinRounded(p.RPS), p.P50(), p.P99(), cpu, p.Errors)
 	}
 	return nil
 }
 
-// measured is one wrk run of path with the CPU time its proxy used
-// (0 on the direct path).
-func (b *bench) measured(ctx context.Context, path string, px proxies, plan cpuPlan, conns int) (WrkStats, time.Duration, error) {
+// runCPU is the CPU time the processes of one run used.
+type runCPU struct {
+	proxy, backends time.Duration // proxy: 0 on the direct path
+}
+
+// measured is one wrk run of path with the CPU time its proxy and the
+// backends used (wrk's own is in the stats).
+func (b *bench) measured(ctx context.Context, path string, px proxies, plan cpuPlan, conns int) (WrkStats, runCPU, error) {
 	var proxy *benchproc.Proc
 	switch {
 	case path == PathRudder:
@@ -183,19 +200,46 @@ func (b *bench) measured(ctx context.Context, path string, px proxies, plan cpuP
 	case path != PathDirect:
 		proxy = px.nginx.proc
 	}
-	var before time.Duration
+	pids := make([]int, 0, len(b.backends)+1)
+	for _, be := range b.backends {
+		pids = append(pids, be.proc.PID())
+	}
 	if proxy != nil {
-		var err error
-		if before, err = benchproc.TreeCPU(proxy.PID()); err != nil {
-			return WrkStats{}, 0, err
-		}
+		pids = append(pids, proxy.PID())
+	}
+	before, err := cpuTimes(pids)
+	if err != nil {
+		return WrkStats{}, runCPU{}, err
 	}
 	st, err := b.wrk(path, px, plan, conns, b.cfg.Duration).run(ctx)
-	if err != nil || proxy == nil {
-		return st, 0, err
+	if err != nil {
+		return st, runCPU{}, err
 	}
-	after, err := benchproc.TreeCPU(proxy.PID())
-	return st, after - before, err
+	after, err := cpuTimes(pids)
+	if err != nil {
+		return st, runCPU{}, err
+	}
+	var c runCPU
+	for i := range b.backends {
+		c.backends += after[i] - before[i]
+	}
+	if proxy != nil {
+		c.proxy = after[len(pids)-1] - before[len(pids)-1]
+	}
+	return st, c, nil
+}
+
+// cpuTimes is the CPU time of each process tree.
+func cpuTimes(pids []int) ([]time.Duration, error) {
+	out := make([]time.Duration, len(pids))
+	for i, pid := range pids {
+		t, err := benchproc.TreeCPU(pid)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = t
+	}
+	return out, nil
 }
 
 // url is where wrk sends path's requests (the direct path: the first

@@ -5,6 +5,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"rudder/bench/report"
 )
@@ -52,7 +53,18 @@ type Point struct {
 	// direct path. It depends less on the other load of the machine
 	// than req/s.
 	ProxyCPUUs []float64 `json:"proxy_cpu_us_per_request,omitempty"`
-	Requests   int64     `json:"requests"`
+	// BackendCPUUs and WrkCPUUs are what the backends (both) and wrk
+	// used per request in µs, per run: the cost a path's requests put
+	// on the load side.
+	BackendCPUUs []float64 `json:"backend_cpu_us_per_request,omitempty"`
+	WrkCPUUs     []float64 `json:"wrk_cpu_us_per_request,omitempty"`
+	// Busy is, per run, the share of the load side's CPUs that the
+	// measured processes kept busy: pinned, the CPU of wrk and the
+	// backends (not measured on the direct path, where they are split);
+	// unpinned, all CPUs, the proxy included. Near 1 the load side, not
+	// the proxy, bounds req/s.
+	Busy     []float64 `json:"busy,omitempty"`
+	Requests int64     `json:"requests"`
 	// Errors are wrk's socket errors, timeouts and non-2xx/3xx answers.
 	Errors int `json:"errors"`
 }
@@ -64,6 +76,26 @@ type Memory struct {
 	Processes int     `json:"processes"`
 	RSSMiB    float64 `json:"rss_mib"`
 	AnonMiB   float64 `json:"anon_mib"`
+}
+
+// addCPU adds one run's CPU figures.
+func (p *Point) addCPU(st WrkStats, c runCPU, plan cpuPlan) {
+	if st.Requests <= 0 {
+		return
+	}
+	perReq := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 / st.Requests }
+	if c.proxy > 0 {
+		p.ProxyCPUUs = append(p.ProxyCPUUs, perReq(c.proxy))
+	}
+	p.BackendCPUUs = append(p.BackendCPUUs, perReq(c.backends))
+	p.WrkCPUUs = append(p.WrkCPUUs, perReq(st.CPU))
+	wall := time.Duration(st.DurationUs) * time.Microsecond
+	switch {
+	case plan.load == "":
+		p.Busy = append(p.Busy, float64(c.proxy+c.backends+st.CPU)/float64(wall)/float64(plan.procs))
+	case p.Path != PathDirect:
+		p.Busy = append(p.Busy, float64(c.backends+st.CPU)/float64(wall)/float64(plan.loadCPUs()))
+	}
 }
 
 // RPSMedian is the median req/s of the runs.
@@ -119,12 +151,12 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 		b.WriteString("; **nginx-headers** is the same nginx doing the header work rudder does, as ingress-nginx does: X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host, X-Forwarded-Port, X-Real-IP and X-Request-ID to the backend, X-Request-ID in the response (the aim is judged against plain **nginx**)")
 	}
 	fmt.Fprintf(&b, ". %d run(s) of %s per path and connection count, the paths alternating run by run (order reversed every other round) after a warm-up; req/s is the median (min–max) of the runs, p50/p99 the medians of the runs' wrk percentiles (closed loop: wrk waits for each answer, so these are latencies at saturation). ", r.Runs, r.Duration)
-	b.WriteString("Ratios are of median req/s. Proxy CPU is the CPU time (user and system, all threads; nginx: master and workers) the proxy used during a run divided by the requests of the run, median of the runs: the cost of a request, less sensitive than req/s to other work on the machine.\n\n")
+	b.WriteString("Ratios are of median req/s. Proxy CPU is the CPU time (user and system, all threads; nginx: master and workers) the proxy used during a run divided by the requests of the run, median of the runs: the cost of a request, less sensitive than req/s to other work on the machine. Backends and wrk CPU are the same for both backends together and for wrk: what a path's requests cost the load side. Busy is the share of the load side's CPUs the measured processes kept busy (pinned: the CPU of wrk and the backends, not on the direct path where they are apart; unpinned: both CPUs, the proxy included); near 100 % the load side, not the proxy, bounds req/s.\n\n")
 	for _, m := range r.Modes {
 		fmt.Fprintf(&b, "%s: %s.\n\n", m.Mode, m.Placement)
 	}
-	b.WriteString("| mode | connections | path | req/s median (min–max) | p50 ms | p99 ms | vs nginx | vs direct | proxy CPU µs/req | errors |\n")
-	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	b.WriteString("| mode | connections | path | req/s median (min–max) | p50 ms | p99 ms | vs nginx | vs direct | proxy CPU µs/req | backends µs/req | wrk µs/req | busy | errors |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, m := range r.Modes {
 		for _, c := range r.Connections {
 			for _, path := range r.Paths {
@@ -132,8 +164,9 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 				if p == nil {
 					continue
 				}
-				fmt.Fprintf(&b, "| %s | %d | %s | %s | %.3f | %.3f | %s | %s | %s | %d |\n",
-					m.Mode, c, path, spread(p.RPS), p.P50(), p.P99(), ratioCell(m, path, PathNginx, c), ratioCell(m, path, PathDirect, c), cpuCell(p.ProxyCPUUs), p.Errors)
+				fmt.Fprintf(&b, "| %s | %d | %s | %s | %.3f | %.3f | %s | %s | %s | %s | %s | %s | %d |\n",
+					m.Mode, c, path, spread(p.RPS), p.P50(), p.P99(), ratioCell(m, path, PathNginx, c), ratioCell(m, path, PathDirect, c),
+					cpuCell(p.ProxyCPUUs), cpuCell(p.BackendCPUUs), cpuCell(p.WrkCPUUs), percentCell(p.Busy), p.Errors)
 			}
 		}
 	}
@@ -166,6 +199,13 @@ func cpuCell(us []float64) string {
 	return fmt.Sprintf("%.1f", report.Samples(us).Median())
 }
 
+func percentCell(xs []float64) string {
+	if len(xs) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.0f %%", 100*report.Samples(xs).Median())
+}
+
 func ratioCell(m ModeResult, path, other string, conns int) string {
 	if path == other {
 		return ""
@@ -193,6 +233,7 @@ func (r *Result) Verdicts() []Verdict {
 			if len(ru.ProxyCPUUs) > 0 && len(ng.ProxyCPUUs) > 0 {
 				v.RudderCPUUs, v.NginxCPUUs = report.Samples(ru.ProxyCPUUs).Median(), report.Samples(ng.ProxyCPUUs).Median()
 			}
+			v.RudderLoad, v.NginxLoad = ru.loadSide(), ng.loadSide()
 			if d, ok := m.ratio(PathRudder, PathDirect, c); ok {
 				v.VsDirect = d
 			}
@@ -216,8 +257,33 @@ type Verdict struct {
 	// RudderCPUUs and NginxCPUUs are the proxies' CPU µs per request
 	// (0: not measured).
 	RudderCPUUs, NginxCPUUs float64
-	Met                     bool
+	// RudderLoad and NginxLoad are what the load side did on each path.
+	RudderLoad, NginxLoad LoadSide
+	Met                   bool
 }
+
+// LoadSide is what a path's requests cost the load side, medians of the
+// runs.
+type LoadSide struct {
+	Busy     float64 // share of its CPUs busy (0: not measured)
+	UsPerReq float64 // backends' and wrk's CPU µs per request
+}
+
+// loadSide is p's load-side figures.
+func (p *Point) loadSide() LoadSide {
+	var l LoadSide
+	if len(p.Busy) > 0 {
+		l.Busy = report.Samples(p.Busy).Median()
+	}
+	if len(p.BackendCPUUs) > 0 && len(p.WrkCPUUs) > 0 {
+		l.UsPerReq = report.Samples(p.BackendCPUUs).Median() + report.Samples(p.WrkCPUUs).Median()
+	}
+	return l
+}
+
+// saturated is the busy share from which the load side, not the proxy,
+// is taken to bound req/s.
+const saturated = 0.9
 
 func (r *Result) aimLines() string {
 	vs := r.Verdicts()
@@ -244,9 +310,24 @@ func (r *Result) aimLines() string {
 		if v.RudderCPUUs > 0 && v.NginxCPUUs > 0 {
 			cpu = fmt.Sprintf("; CPU per request %.1f µs against %.1f µs", v.RudderCPUUs, v.NginxCPUUs)
 		}
-		fmt.Fprintf(&b, "- %s, %d connections: %.2f× nginx, p99 %.3f ms against %.3f ms: %s%s%s.\n", v.Mode, v.Connections, v.Ratio, v.RudderP99, v.NginxP99, word, direct, cpu)
+		fmt.Fprintf(&b, "- %s, %d connections: %.2f× nginx, p99 %.3f ms against %.3f ms: %s%s%s%s.\n", v.Mode, v.Connections, v.Ratio, v.RudderP99, v.NginxP99, word, direct, cpu, v.bound())
 	}
 	return fmt.Sprintf("Aim: rudder ≥ 1.0× nginx's req/s with a p99 no worse: met at %d of %d points.\n\n", met, len(vs)) + b.String()
+}
+
+// bound says, when the load side was saturated on both paths, that req/s
+// there follows what a request costs the load side.
+func (v Verdict) bound() string {
+	ru, ng := v.RudderLoad, v.NginxLoad
+	if ru.Busy < saturated || ng.Busy < saturated || ru.UsPerReq == 0 || ng.UsPerReq == 0 {
+		return ""
+	}
+	where, cost := "the CPU of wrk and the backends", "what a request costs wrk and the backends"
+	if v.Mode == ModeUnpinned {
+		where, cost = "all CPUs", "what a request costs wrk, the backends and the proxy together"
+	}
+	return fmt.Sprintf("; %s %.0f %% / %.0f %% busy, so req/s follows %s: backends and wrk %.1f µs through rudder against %.1f µs through nginx",
+		where, 100*ru.Busy, 100*ng.Busy, cost, ru.UsPerReq, ng.UsPerReq)
 }
 
 func (r *Result) memoryLines() string {

@@ -72,6 +72,8 @@ type WrkStats struct {
 	P999Us       float64 `json:"p999_us"`
 	MeanUs       float64 `json:"mean_us"`
 	MaxUs        float64 `json:"max_us"`
+	// CPU is the CPU time wrk itself used (user and system).
+	CPU time.Duration `json:"-"`
 }
 
 // RPS is requests per second.
@@ -139,7 +141,12 @@ func (w wrkRun) run(ctx context.Context) (WrkStats, error) {
 		}
 		return WrkStats{}, fmt.Errorf("wrk %s: %w: %s", strings.Join(argv[1:], " "), err, benchproc.LastLines(out.String(), 10))
 	}
-	return ParseWrk(out.String())
+	st, err := ParseWrk(out.String())
+	if err != nil {
+		return st, err
+	}
+	st.CPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	return st, nil
 }
 
 // writeScripts writes the Lua scripts of the paths: one spreading threads
