@@ -66,6 +66,7 @@ Every flag can also be given in a YAML --config file whose keys are the flag nam
 	f.StringSliceVar(&fl.publish, "publish-address", nil, "addresses written to the Ingresses' status (default: every Node's InternalIP)")
 	f.StringVar(&fl.router.Controller, "controller", "rudder.io/ingress", "serve the IngressClasses whose spec.controller is this")
 	f.StringVar(&fl.router.DefaultBackend, "default-backend", "", `backend for requests no rule matches, "namespace/service:port" (default: 404)`)
+	f.StringVar(&fl.router.DefaultCertificate, "default-ssl-certificate", "", `kubernetes.io/tls Secret, "namespace/name", served to TLS clients no Ingress has a certificate for (default: a generated one)`)
 	f.BoolVar(&fl.router.WatchWithoutClass, "watch-ingress-without-class", false, "also serve Ingresses that name no class when no class is the default")
 	f.BoolVar(&fl.proxy.H2C, "h2c", false, "accept cleartext HTTP/2 (h2c) on --http-addr")
 	f.BoolVar(&fl.proxy.AccessLog, "access-log", false, "log every request")
@@ -90,6 +91,11 @@ func runIngress(ctx context.Context, fl *ingressFlags) error {
 	if fl.router.DefaultBackend != "" {
 		if _, _, _, err := router.ParseServiceRef(fl.router.DefaultBackend); err != nil {
 			return fmt.Errorf("--default-backend: %w", err)
+		}
+	}
+	if fl.router.DefaultCertificate != "" {
+		if _, _, err := router.ParseSecretRef(fl.router.DefaultCertificate); err != nil {
+			return fmt.Errorf("--default-ssl-certificate: %w", err)
 		}
 	}
 	rc, err := clientcmd.BuildConfigFromFlags("", fl.kubeconfig)

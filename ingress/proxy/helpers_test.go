@@ -32,6 +32,7 @@ import (
 type fakeTable struct {
 	routes []*route.Route
 	certs  map[string]*tls.Certificate
+	def    *tls.Certificate
 }
 
 func (f *fakeTable) Match(host, path string) *route.Route {
@@ -52,6 +53,8 @@ func (f *fakeTable) Certificate(name string) *tls.Certificate {
 	}
 	return nil
 }
+
+func (f *fakeTable) DefaultCertificate() *tls.Certificate { return f.def }
 
 // table is a one-route table for any host.
 func table(b *route.Backend, pol *route.Policy) *fakeTable {

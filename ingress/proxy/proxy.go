@@ -177,10 +177,15 @@ func (p *Proxy) TLSConfig() *tls.Config {
 
 func (p *Proxy) getCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	g := p.gen.Load()
-	if g == nil || hello.ServerName == "" {
+	if g == nil {
 		return p.defaultCert, nil
 	}
-	if c := g.table.Certificate(lowerASCII(hello.ServerName)); c != nil {
+	if hello.ServerName != "" {
+		if c := g.table.Certificate(lowerASCII(hello.ServerName)); c != nil {
+			return c, nil
+		}
+	}
+	if c := g.table.DefaultCertificate(); c != nil {
 		return c, nil
 	}
 	return p.defaultCert, nil

@@ -40,26 +40,40 @@ func TestNoTableNoRouteNoEndpoints(t *testing.T) {
 }
 
 func TestTLSSNI(t *testing.T) {
-	foo, bar := testCert(t, "foo.example"), testCert(t, "*.bar.example")
+	foo, bar, def := testCert(t, "foo.example"), testCert(t, "*.bar.example"), testCert(t, "default.example")
 	tp := startProxy(t, Config{})
-	tp.p.Swap(&fakeTable{certs: map[string]*tls.Certificate{"foo.example": foo, "*.bar.example": bar}})
-	for _, tc := range []struct{ sni, want string }{
+	check := func(cases []struct{ sni, want string }) {
+		t.Helper()
+		for _, tc := range cases {
+			conn, err := tls.Dial("tcp", tp.httpsAddr, &tls.Config{ServerName: tc.sni, InsecureSkipVerify: true})
+			if err != nil {
+				t.Fatalf("dial with SNI %q: %v", tc.sni, err)
+			}
+			got := conn.ConnectionState().PeerCertificates[0].Subject.CommonName
+			conn.Close()
+			if got != tc.want {
+				t.Errorf("SNI %q: got certificate %q, want %q", tc.sni, got, tc.want)
+			}
+		}
+	}
+	certs := map[string]*tls.Certificate{"foo.example": foo, "*.bar.example": bar}
+	tp.p.Swap(&fakeTable{certs: certs})
+	check([]struct{ sni, want string }{
 		{"foo.example", "foo.example"},
 		{"FOO.example", "foo.example"},
 		{"x.bar.example", "*.bar.example"},
 		{"unknown.example", defaultCertName},
 		{"", defaultCertName},
-	} {
-		conn, err := tls.Dial("tcp", tp.httpsAddr, &tls.Config{ServerName: tc.sni, InsecureSkipVerify: true})
-		if err != nil {
-			t.Fatalf("dial with SNI %q: %v", tc.sni, err)
-		}
-		got := conn.ConnectionState().PeerCertificates[0].Subject.CommonName
-		conn.Close()
-		if got != tc.want {
-			t.Errorf("SNI %q: got certificate %q, want %q", tc.sni, got, tc.want)
-		}
-	}
+	})
+	// A table with a default certificate (--default-ssl-certificate)
+	// replaces the generated one, for unknown names and clients without
+	// SNI alike.
+	tp.p.Swap(&fakeTable{certs: certs, def: def})
+	check([]struct{ sni, want string }{
+		{"foo.example", "foo.example"},
+		{"unknown.example", "default.example"},
+		{"", "default.example"},
+	})
 }
 
 func TestHTTP2OverTLS(t *testing.T) {

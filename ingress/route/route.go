@@ -22,8 +22,12 @@ type Table interface {
 	Match(host, path string) *Route
 	// Certificate is the certificate for a TLS server name (SNI, lower
 	// case), or nil when no Ingress has one for it (the proxy then
-	// serves its default certificate).
+	// serves the default certificate).
 	Certificate(serverName string) *tls.Certificate
+	// DefaultCertificate is the certificate for every other name and
+	// for clients without SNI, or nil for the proxy's own (generated or
+	// configured) one.
+	DefaultCertificate() *tls.Certificate
 }
 
 // PathType is how Route.Path matched: the Ingress v1 path types, plus

@@ -428,6 +428,56 @@ func TestTLS(t *testing.T) {
 	}
 }
 
+func TestDefaultCertificate(t *testing.T) {
+	def := tlsSecret(t, "ingress", "default", 1, "default.example")
+	site := tlsSecret(t, "ns", "site", 1, "foo.com")
+	bad := tlsSecret(t, "ingress", "bad", 1, "bad.example")
+	bad.Data[corev1.TLSCertKey] = []byte("garbage")
+	in := withServices(Input{Classes: []*networkingv1.IngressClass{ourClass("rudder", false)},
+		Secrets: []*corev1.Secret{def, site, bad},
+		Ingresses: []*networkingv1.Ingress{
+			withTLS(ing("ns", "a", 0, rule("foo.com", path(prefix, "/", "svc", 80))), "site", "foo.com"),
+		}})
+	for _, tc := range []struct {
+		ref    string
+		want   string // the default certificate's CN, "" for none
+		reason string // the configuration finding, "" for none
+	}{
+		{"", "", ""},
+		{"ingress/default", "default.example", ""},
+		{"ingress/missing", "", ReasonInvalidDefaultCert},
+		{"ingress/bad", "", ReasonInvalidDefaultCert},
+		{"no-namespace", "", ReasonInvalidDefaultCert},
+	} {
+		t.Run(tc.ref, func(t *testing.T) {
+			res := Build(Config{DefaultCertificate: tc.ref, Certs: NewCertCache()}, in)
+			got := ""
+			if c := res.Table.DefaultCertificate(); c != nil {
+				got = c.Leaf.Subject.CommonName
+			}
+			if got != tc.want {
+				t.Errorf("default certificate %q, want %q", got, tc.want)
+			}
+			// An Ingress's own certificate still wins its host.
+			if c := res.Table.Certificate("foo.com"); c == nil || c.Leaf.Subject.CommonName != "foo.com" {
+				t.Errorf("foo.com's certificate: %v", c)
+			}
+			reason := ""
+			for _, e := range res.Events {
+				if e.Namespace == "" && e.Name == "" {
+					reason = e.Reason
+				}
+			}
+			if reason != tc.reason {
+				t.Errorf("configuration finding %q, want %q (%v)", reason, tc.reason, res.Events)
+			}
+			if dumped := strings.Contains(res.Table.Dump(), "tls default "+tc.ref); dumped != (tc.want != "") {
+				t.Errorf("dump shows the default certificate: %v\n%s", dumped, res.Table.Dump())
+			}
+		})
+	}
+}
+
 func TestServedAndInputUntouched(t *testing.T) {
 	in := withServices(Input{Classes: []*networkingv1.IngressClass{ourClass("rudder", false)},
 		Ingresses: []*networkingv1.Ingress{

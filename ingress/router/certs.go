@@ -152,6 +152,42 @@ func (b *builder) secretCert(ing *networkingv1.Ingress, name string) *tls.Certif
 	return cert
 }
 
+// addDefaultCert loads Config.DefaultCertificate. Its problems are about
+// the configuration, not an Ingress: they are logged, and TLS clients
+// get the proxy's generated certificate meanwhile.
+func (b *builder) addDefaultCert() {
+	ref := b.cfg.DefaultCertificate
+	if ref == "" {
+		return
+	}
+	if _, _, err := ParseSecretRef(ref); err != nil {
+		b.warn(nil, ReasonInvalidDefaultCert, "default certificate: %v", err)
+		return
+	}
+	s := b.secrets[ref]
+	if s == nil {
+		b.warn(nil, ReasonInvalidDefaultCert, "default certificate: TLS secret %s not found", ref)
+		return
+	}
+	b.secretsUsed[ref] = true
+	cert, err := b.cfg.Certs.load(s)
+	if err != nil {
+		b.warn(nil, ReasonInvalidDefaultCert, "default certificate: TLS secret %s: %v", ref, err)
+		return
+	}
+	b.table.certDef = certEntry{cert: cert, secret: ref}
+}
+
+// ParseSecretRef reads "namespace/name", the form of
+// Config.DefaultCertificate.
+func ParseSecretRef(s string) (namespace, name string, err error) {
+	ns, name, ok := strings.Cut(s, "/")
+	if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
+		return "", "", fmt.Errorf("parse secret reference %q: want namespace/name", s)
+	}
+	return ns, name, nil
+}
+
 // ruleHosts are the non-empty hosts of ing's rules.
 func ruleHosts(ing *networkingv1.Ingress) []string {
 	var out []string

@@ -25,6 +25,9 @@ func (t *Table) Dump() string {
 	for _, h := range sortedCertKeys(t.certWild) {
 		fmt.Fprintf(&sb, "tls *.%s %s\n", h, t.certWild[h].secret)
 	}
+	if t.certDef.cert != nil {
+		fmt.Fprintf(&sb, "tls default %s\n", t.certDef.secret)
+	}
 	return sb.String()
 }
 

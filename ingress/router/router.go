@@ -29,6 +29,11 @@ type Config struct {
 	// WatchWithoutClass serves Ingresses with no class at all even when
 	// none of our classes is the default class.
 	WatchWithoutClass bool
+	// DefaultCertificate is the "namespace/name" of a kubernetes.io/tls
+	// Secret served to TLS clients no Ingress has a certificate for
+	// (ingress-nginx's --default-ssl-certificate); empty means the
+	// proxy's generated one. See ParseSecretRef.
+	DefaultCertificate string
 	// Certs, when set, keeps parsed certificates across builds. Nil
 	// parses every Secret on every Build.
 	Certs *CertCache
@@ -83,6 +88,7 @@ const (
 	ReasonInvalidPath           = "InvalidPath"
 	ReasonInvalidHost           = "InvalidHost"
 	ReasonInvalidDefaultBackend = "InvalidDefaultBackend"
+	ReasonInvalidDefaultCert    = "InvalidDefaultCertificate"
 )
 
 // Build compiles in into a Table. It never fails: what cannot be served
@@ -102,6 +108,7 @@ func Build(cfg Config, in Input) *Result {
 		b.addDefaultBackend(ing)
 	}
 	b.addGlobalDefault()
+	b.addDefaultCert()
 	b.table.finish()
 	if cfg.Certs != nil {
 		cfg.Certs.retain(b.secretsUsed)

@@ -18,6 +18,7 @@ type Table struct {
 
 	certExact map[string]certEntry
 	certWild  map[string]certEntry
+	certDef   certEntry // Config.DefaultCertificate's; cert nil: none
 }
 
 var _ route.Table = (*Table)(nil)
@@ -188,6 +189,10 @@ func (t *Table) Certificate(serverName string) *tls.Certificate {
 	}
 	return nil
 }
+
+// DefaultCertificate implements route.Table: the certificate of
+// Config.DefaultCertificate, or nil.
+func (t *Table) DefaultCertificate() *tls.Certificate { return t.certDef.cert }
 
 // normalizeHost lower-cases a host and strips a port, IPv6 brackets and a
 // trailing dot; it allocates only for upper-case input.
