@@ -322,12 +322,15 @@ func (v Verdict) bound() string {
 	if ru.Busy < saturated || ng.Busy < saturated || ru.UsPerReq == 0 || ng.UsPerReq == 0 {
 		return ""
 	}
-	where, cost := "the CPU of wrk and the backends", "what a request costs wrk and the backends"
 	if v.Mode == ModeUnpinned {
-		where, cost = "all CPUs", "what a request costs wrk, the backends and the proxy together"
+		if v.RudderCPUUs == 0 || v.NginxCPUUs == 0 {
+			return ""
+		}
+		return fmt.Sprintf("; all CPUs %.0f %% / %.0f %% busy, so req/s follows what a request costs the proxy, the backends and wrk together: %.1f µs through rudder against %.1f µs through nginx",
+			100*ru.Busy, 100*ng.Busy, v.RudderCPUUs+ru.UsPerReq, v.NginxCPUUs+ng.UsPerReq)
 	}
-	return fmt.Sprintf("; %s %.0f %% / %.0f %% busy, so req/s follows %s: backends and wrk %.1f µs through rudder against %.1f µs through nginx",
-		where, 100*ru.Busy, 100*ng.Busy, cost, ru.UsPerReq, ng.UsPerReq)
+	return fmt.Sprintf("; the CPU of wrk and the backends %.0f %% / %.0f %% busy, so req/s follows what a request costs there: %.1f µs through rudder against %.1f µs through nginx",
+		100*ru.Busy, 100*ng.Busy, ru.UsPerReq, ng.UsPerReq)
 }
 
 func (r *Result) memoryLines() string {
