@@ -53,7 +53,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		wire: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rudder_ingress_wire_path_requests_total",
-			Help: "Plain-HTTP requests relayed on the wire path, without net/http (part of rudder_ingress_requests_total).",
+			Help: "HTTP/1.1 requests (plain and over TLS) relayed on the wire path, without net/http (part of rudder_ingress_requests_total).",
 		}),
 	}
 	m.noRoute = m.duration.WithLabelValues("", "")

@@ -199,8 +199,8 @@ func (p *Proxy) Serve(ctx context.Context, httpLn, httpsLn net.Listener) error {
 		return errors.New("serve ingress proxy: no listener")
 	}
 	var servers []*http.Server
-	var wire *wireServer
-	errc := make(chan error, 3)
+	var wires []*wireServer
+	errc := make(chan error, 4)
 	nserve := 0
 	if httpLn != nil {
 		l := listenerFor(httpLn, false)
@@ -212,7 +212,8 @@ func (p *Proxy) Serve(ctx context.Context, httpLn, httpsLn net.Listener) error {
 		servers = append(servers, srv)
 		ln := httpLn
 		if !p.cfg.NoWirePath {
-			wire = newWireServer(p, httpLn, l)
+			wire := newWireServer(p, httpLn, l, nil)
+			wires = append(wires, wire)
 			ln = wire.queue
 			nserve++
 			go func() { errc <- wrapServe("http", wire.serve()) }()
@@ -221,18 +222,30 @@ func (p *Proxy) Serve(ctx context.Context, httpLn, httpsLn net.Listener) error {
 		go func() { errc <- wrapServe("http", srv.Serve(ln)) }()
 	}
 	if httpsLn != nil {
-		srv := p.server(listenerFor(httpsLn, true))
+		l := listenerFor(httpsLn, true)
+		srv := p.server(l)
 		srv.TLSConfig = p.TLSConfig()
 		servers = append(servers, srv)
 		nserve++
-		go func() { errc <- wrapServe("https", srv.ServeTLS(httpsLn, "", "")) }()
+		if p.cfg.NoWirePath {
+			go func() { errc <- wrapServe("https", srv.ServeTLS(httpsLn, "", "")) }()
+		} else {
+			// net/http gets the connections from the wire path, h2 ones
+			// as *tls.Conn (srv.TLSConfig's NextProtos turn its HTTP/2
+			// on).
+			tw := newWireServer(p, httpsLn, l, p.tlsConfig)
+			wires = append(wires, tw)
+			nserve++
+			go func() { errc <- wrapServe("https", tw.serve()) }()
+			go func() { errc <- wrapServe("https", srv.Serve(tw.queue)) }()
+		}
 	}
 	var first error
 	select {
 	case <-ctx.Done():
 	case first = <-errc:
 	}
-	p.shutdown(servers, wire)
+	p.shutdown(servers, wires)
 	for range nserve - boolInt(first != nil) {
 		if err := <-errc; err != nil && first == nil {
 			first = err
@@ -255,13 +268,13 @@ func boolInt(b bool) int {
 	return 0
 }
 
-func (p *Proxy) shutdown(servers []*http.Server, wire *wireServer) {
+func (p *Proxy) shutdown(servers []*http.Server, wires []*wireServer) {
 	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.ShutdownTimeout)
 	defer cancel()
 	var wg sync.WaitGroup
-	if wire != nil {
-		deadline, _ := ctx.Deadline()
-		wg.Go(func() { wire.shutdown(deadline) })
+	deadline, _ := ctx.Deadline()
+	for _, w := range wires {
+		wg.Go(func() { w.shutdown(deadline) })
 	}
 	for _, srv := range servers {
 		wg.Go(func() {

@@ -3,6 +3,8 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -189,6 +191,12 @@ func rawExchange(t *testing.T, addr, raw string, n int) []*http.Response {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return exchangeOn(t, c, raw, n)
+}
+
+// exchangeOn is rawExchange on c, which it closes.
+func exchangeOn(t *testing.T, c net.Conn, raw string, n int) []*http.Response {
+	t.Helper()
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, err := io.WriteString(c, raw); err != nil {
@@ -242,6 +250,77 @@ func TestWirePipelineAndHandoff(t *testing.T) {
 	}
 	if got := counterValue(t, tp.p.metrics.wire); got != 2 {
 		t.Errorf("wire path served %v requests, want 2 (then net/http)", got)
+	}
+}
+
+// TestWireOverTLS: HTTP/1.1 over TLS takes the wire path too, with
+// X-Forwarded-Proto https and no redirect on an ssl-redirect route; a
+// request it cannot take hands the TLS connection to net/http, which
+// still knows the scheme; HTTP/2 clients are net/http's from the start.
+func TestWireOverTLS(t *testing.T) {
+	if os.Getenv(noWireEnv) != "" {
+		t.Skip("wire path off")
+	}
+	ep := backend(t, "b", func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "%s %s %s %s %s", r.Method, r.URL.Path, r.Header.Get("X-Forwarded-Proto"), r.Header.Get("X-Forwarded-Port"), b)
+	})
+	tp := startProxy(t, Config{})
+	tp.p.Swap(table(backendOf(ep), &route.Policy{SSLRedirect: true}))
+	_, port, _ := net.SplitHostPort(tp.httpsAddr)
+	c, err := tls.Dial("tcp", tp.httpsAddr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := "GET /one HTTP/1.1\r\nHost: a\r\n\r\n" +
+		"POST /two HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nbody" +
+		"GET /three HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+	resps := exchangeOn(t, c, raw, 3)
+	want := []string{"GET /one https " + port + " ", "POST /two https " + port + " body", "GET /three https " + port + " "}
+	for i, r := range resps {
+		if got := bodyOf(r); r.StatusCode != 200 || got != want[i] {
+			t.Errorf("response %d: %d %q, want 200 %q", i+1, r.StatusCode, got, want[i])
+		}
+	}
+	if got := counterValue(t, tp.p.metrics.wire); got != 1 {
+		t.Errorf("wire path served %v requests, want 1 (then net/http)", got)
+	}
+
+	resp, err := tp.client(t, true).Get("https://a/h2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 || string(b) != "GET /h2 https "+port+" " {
+		t.Errorf("HTTP/2 client: %s %q", resp.Proto, b)
+	}
+	if got := counterValue(t, tp.p.metrics.wire); got != 1 {
+		t.Errorf("an HTTP/2 request took the wire path (%v)", got)
+	}
+	// Plain HTTP on the same route is redirected (by net/http's path).
+	if r := get(t, tp.client(t, false), "http://a/x"); r.code != http.StatusPermanentRedirect {
+		t.Errorf("plain HTTP to an ssl-redirect route: %d, want 308", r.code)
+	}
+}
+
+// TestTLSHandshakeTimeout: a client that opens the HTTPS port and says
+// nothing is closed after the read-header timeout.
+func TestTLSHandshakeTimeout(t *testing.T) {
+	tp := startProxy(t, Config{ReadHeaderTimeout: 200 * time.Millisecond})
+	c, err := net.Dial("tcp", tp.httpsAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	start := time.Now()
+	_, err = c.Read(make([]byte, 1))
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("the proxy kept a silent TLS client for %v", time.Since(start))
+	}
+	if err == nil {
+		t.Fatal("the proxy sent something to a client that sent nothing")
 	}
 }
 

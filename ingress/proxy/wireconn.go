@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -23,13 +24,23 @@ import (
 
 const wireBufSize = 8 << 10
 
-// wireServer accepts plain-HTTP connections and serves them on the wire
+// wireServer accepts client connections and serves them on the wire
 // path; handed-off connections reach net/http through its queue.
+//
+// On an HTTPS listener (tlsConfig set) the wire path does the TLS
+// handshake itself: a connection that negotiates h2 goes to net/http
+// whole, as a *tls.Conn, before anything is read from it (net/http's
+// HTTP/2 server takes it from there); one that speaks HTTP/1.1 is served
+// like a plain one over the *tls.Conn, and handed off to net/http's
+// HTTP/1.1 server wrapped with its buffered bytes. That server runs for
+// the HTTPS listener, so the handler still knows the scheme (listener.tls),
+// not from Request.TLS, which the wrapper hides.
 type wireServer struct {
-	p     *Proxy
-	l     *listener
-	ln    net.Listener
-	queue *connQueue
+	p         *Proxy
+	l         *listener
+	ln        net.Listener
+	tlsConfig *tls.Config // nil: plain HTTP
+	queue     *connQueue
 	// readers and writers are the connections' buffers, reused.
 	readers, writers sync.Pool
 
@@ -39,8 +50,8 @@ type wireServer struct {
 	wg      sync.WaitGroup
 }
 
-func newWireServer(p *Proxy, ln net.Listener, l *listener) *wireServer {
-	s := &wireServer{p: p, l: l, ln: ln, queue: newConnQueue(ln.Addr()), conns: map[*wireConn]struct{}{}}
+func newWireServer(p *Proxy, ln net.Listener, l *listener, tlsConfig *tls.Config) *wireServer {
+	s := &wireServer{p: p, l: l, ln: ln, tlsConfig: tlsConfig, queue: newConnQueue(ln.Addr()), conns: map[*wireConn]struct{}{}}
 	s.readers.New = func() any { return bufio.NewReaderSize(nil, wireBufSize) }
 	s.writers.New = func() any { return bufio.NewWriterSize(nil, wireBufSize) }
 	return s
@@ -65,6 +76,9 @@ func (s *wireServer) serve() error {
 		}
 		delay = 0
 		wc := &wireConn{s: s, c: c, remote: c.RemoteAddr().String(), now: time.Now()}
+		if s.tlsConfig != nil {
+			wc.c = tls.Server(c, s.tlsConfig) // the handshake is the connection's goroutine's
+		}
 		if !s.track(wc) {
 			c.Close()
 			continue
@@ -151,6 +165,16 @@ type wireConn struct {
 }
 
 func (wc *wireConn) serve() {
+	if tc, ok := wc.c.(*tls.Conn); ok {
+		h2, err := wc.handshake(tc)
+		if err != nil || h2 {
+			if err != nil || !wc.s.queue.push(tc) {
+				tc.Close()
+			}
+			wc.done()
+			return
+		}
+	}
 	wc.br = wc.s.readers.Get().(*bufio.Reader)
 	var rw io.ReadWriter = wc.c
 	if raw := newRawIO(wc.c); raw != nil {
@@ -168,8 +192,7 @@ func (wc *wireConn) serve() {
 			wc.br.Reset(nil)
 			wc.s.readers.Put(wc.br)
 		}
-		wc.s.p.metrics.active.Dec()
-		wc.s.untrack(wc)
+		wc.done()
 	}()
 	for {
 		ok, err := wc.readHead()
@@ -188,6 +211,27 @@ func (wc *wireConn) serve() {
 			return
 		}
 	}
+}
+
+// done forgets the connection: it is closed or net/http's now.
+func (wc *wireConn) done() {
+	wc.s.p.metrics.active.Dec()
+	wc.s.untrack(wc)
+}
+
+// handshake runs the TLS handshake within the read-header timeout, as
+// net/http does; h2 tells that the client chose HTTP/2. A failure is
+// logged at debug level, like net/http's.
+func (wc *wireConn) handshake(tc *tls.Conn) (h2 bool, err error) {
+	p := wc.s.p
+	tc.SetDeadline(time.Now().Add(p.cfg.ReadHeaderTimeout))
+	if err := tc.Handshake(); err != nil {
+		p.log.Debug("TLS handshake failed", "remote", wc.remote, "error", err)
+		return false, err
+	}
+	tc.SetDeadline(time.Time{})
+	wc.now = time.Now()
+	return tc.ConnectionState().NegotiatedProtocol == "h2", nil
 }
 
 // readHead waits for the next request head. ok is false when the head

@@ -17,15 +17,16 @@ import (
 	"rudder/ingress/route"
 )
 
-// wireRoute tells whether requests of a route can take the wire path:
-// an HTTP backend with endpoints, and no policy that needs the request
-// as net/http parses it (redirects, CORS, affinity cookies, rate limits,
-// allow lists), which the handler implements once.
-func wireRoute(ri *routeInfo) bool {
+// wireRoute tells whether requests of a route can take the wire path on
+// listener l: an HTTP backend with endpoints, and no policy that needs
+// the request as net/http parses it (redirects, which only plain HTTP
+// gets, CORS, affinity cookies, rate limits, allow lists), which the
+// handler implements once.
+func wireRoute(ri *routeInfo, l *listener) bool {
 	pol := ri.policy
 	return ri.backend != nil && ri.route.Backend.ExternalName == "" &&
 		(pol.Protocol == "" || pol.Protocol == route.HTTP) &&
-		!pol.SSLRedirect && pol.CORS == nil && pol.Affinity == nil && pol.LimitRPS == 0 &&
+		(!pol.SSLRedirect || l.tls) && pol.CORS == nil && pol.Affinity == nil && pol.LimitRPS == 0 &&
 		!pol.DenyAll && pol.Allow == nil
 }
 
@@ -57,7 +58,7 @@ func (wc *wireConn) relay() relayResult {
 		return relayHandoff
 	}
 	ri := g.info(rt)
-	if !wireRoute(ri) {
+	if !wireRoute(ri, wc.s.l) {
 		return relayHandoff
 	}
 	p.metrics.wire.Inc()
@@ -271,7 +272,9 @@ func (wc *wireConn) writeRequest(bw *bufio.Writer, ri *routeInfo, id string) {
 		bw.WriteString(", ")
 	}
 	bw.WriteString(ip)
-	bw.WriteString("\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: ")
+	bw.WriteString("\r\nX-Forwarded-Proto: ")
+	bw.WriteString(wc.s.l.proto)
+	bw.WriteString("\r\nX-Forwarded-Host: ")
 	bw.Write(h.host)
 	if l := wc.s.l; l.portHeader != nil {
 		bw.WriteString("\r\nX-Forwarded-Port: ")
