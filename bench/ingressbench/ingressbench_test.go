@@ -121,17 +121,17 @@ func TestWrkArgv(t *testing.T) {
 
 func TestNginxConf(t *testing.T) {
 	dir := t.TempDir()
-	c := nginxConf{Prefix: dir, Workers: 2, Port: 18080, NoKeepalivePort: 18081, HeadersPort: 18082, Backends: []string{"127.0.0.1:1", "127.0.0.1:2"}}
+	c := nginxConf{Prefix: dir, Workers: 2, Port: 18080, NoKeepalivePort: 18081, HeadersPort: 18082, Backends: []string{"127.0.0.1:1", "127.0.0.1:2"}, Keepalive: nginxKeepalive(2)}
 	conf := c.render()
 	for _, want := range []string{"worker_processes 2;", "access_log off;", "server 127.0.0.1:1;", "server 127.0.0.1:2;",
-		"keepalive 128;", "proxy_http_version 1.1;", `proxy_set_header Connection "";`, "proxy_set_header Host $host;",
+		"keepalive 512;", "proxy_http_version 1.1;", `proxy_set_header Connection "";`, "proxy_set_header Host $host;",
 		"listen 127.0.0.1:18080;", "listen 127.0.0.1:18081;", "upstream backends_nokeepalive", filepath.Join(dir, "nginx.pid"),
 		"listen 127.0.0.1:18082;", "proxy_set_header X-Request-ID $request_id;", "add_header X-Request-ID $request_id always;"} {
 		if !strings.Contains(conf, want) {
 			t.Errorf("nginx.conf lacks %q:\n%s", want, conf)
 		}
 	}
-	if strings.Count(conf, "keepalive 128;") != 1 {
+	if strings.Count(conf, "keepalive 512;") != 1 {
 		t.Errorf("keepalive in both upstreams:\n%s", conf)
 	}
 	if strings.Contains(conf, "user ") {
@@ -203,7 +203,7 @@ func testResult() *Result {
 		return pt
 	}
 	return &Result{
-		CPUs: 2, Duration: "10s", Runs: 3, Threads: 2, BodyBytes: 1024, Connections: []int{16, 64},
+		CPUs: 2, Duration: "10s", NginxKeepalive: 512, Runs: 3, Threads: 2, BodyBytes: 1024, Connections: []int{16, 64},
 		Paths: []string{PathDirect, PathRudder, PathNginx}, Versions: map[string]string{"rudder": "rudder v1", "nginx": "nginx/1.22.1"},
 		Modes: []ModeResult{{Mode: ModePinned, Placement: "proxy on CPU 0",
 			Points: []Point{
@@ -293,7 +293,7 @@ func TestMarkdown(t *testing.T) {
 	}
 	md := b.String()
 	for _, want := range []string{
-		"## Ingress:", "keepalive 128", "| pinned | 16 | rudder | 45,000 (44,900–45,050) | 0.500 | 2.000 | 1.12× | 0.75× | 33.8 | 16.0 | 8.0 | 98 % | 0 |",
+		"## Ingress:", "keepalive 512", "| pinned | 16 | rudder | 45,000 (44,900–45,050) | 0.500 | 2.000 | 1.12× | 0.75× | 33.8 | 16.0 | 8.0 | 98 % | 0 |",
 		"| pinned | 16 | nginx | 40,000 (39,900–40,050) | 0.500 | 3.000 |  | 0.67× | 30.0 | 16.0 | 8.0 | 98 % | 0 |",
 		"| pinned | 64 | direct | 60,000 (59,900–60,050) | 0.500 | 4.000 | 1.50× |  |  | 16.0 | 8.0 |  | 0 |",
 		"met at 1 of 2 points", "pinned, 64 connections: 0.95× nginx, p99 5.000 ms against 4.000 ms: not met; 0.63× direct (overhead 37%); CPU per request 28.5 µs against 30.0 µs; the CPU of wrk and the backends 98 % / 98 % busy, so req/s follows what a request costs there: 24.0 µs through rudder against 24.0 µs through nginx.",

@@ -119,7 +119,7 @@ func (b *bench) startProxies(ctx context.Context, mode string, plan cpuPlan, dir
 	}
 	if b.cfg.usesNginx() {
 		b.pr.Step("%s: starting nginx", mode)
-		conf := nginxConf{Workers: plan.procs, Backends: b.backendAddrs()}
+		conf := nginxConf{Workers: plan.procs, Backends: b.backendAddrs(), Keepalive: nginxKeepalive(len(b.backends))}
 		var err error
 		if conf.Port, err = benchproc.FreeTCPPort(); err != nil {
 			return px, err

@@ -23,6 +23,9 @@ type Result struct {
 	Paths       []string `json:"paths"`
 	// Versions of rudder, nginx and wrk.
 	Versions map[string]string `json:"versions"`
+	// NginxKeepalive is nginx's idle upstream connection cache per
+	// worker (its keepalive directive).
+	NginxKeepalive int `json:"nginx_keepalive"`
 	// IngressArgs are the extra flags rudder ingress ran with.
 	IngressArgs []string     `json:"ingress_args,omitempty"`
 	Modes       []ModeResult `json:"modes"`
@@ -143,7 +146,7 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 		fmt.Fprintf(&b, ", and `%s`", strings.Join(r.IngressArgs, " "))
 	}
 	b.WriteString(") ")
-	b.WriteString("and through **nginx** configured as a plain reverse proxy: an `upstream` with both backends and `keepalive 128` (idle upstream connections kept, like rudder's pools), `proxy_http_version 1.1`, `proxy_set_header Connection \"\"`, `proxy_set_header Host $host`, access log off, `keepalive_requests` raised to 1,000,000 on both sides so neither proxy closes connections the other keeps")
+	fmt.Fprintf(&b, "and through **nginx** configured as a plain reverse proxy: an `upstream` with both backends and `keepalive %d` (idle upstream connections kept per worker, as many as rudder's pools keep), `proxy_http_version 1.1`, `proxy_set_header Connection \"\"`, `proxy_set_header Host $host`, access log off, `keepalive_requests` raised to 1,000,000 on both sides so neither proxy closes connections the other keeps", r.NginxKeepalive)
 	if slices.Contains(r.Paths, PathNginxNoKeepalive) {
 		b.WriteString("; **nginx-nokeepalive** is the same without `keepalive`, a new upstream connection per request")
 	}

@@ -143,7 +143,8 @@ func (b *bench) newResult() *Result {
 		Date: time.Now().UTC().Format(time.RFC3339), CPUs: runtime.NumCPU(), Duration: b.cfg.Duration.String(),
 		Runs: b.cfg.Runs, Threads: b.cfg.Threads, BodyBytes: b.cfg.BodyBytes, Connections: b.cfg.Connections,
 		Paths: b.cfg.Paths, IngressArgs: b.cfg.IngressArgs, LoadStart: sysinfo.LoadAvg(),
-		Versions: map[string]string{"rudder": benchcluster.RudderVersion(b.cfg.RudderBin), "wrk": firstLine(b.wrkBin, "-v")},
+		NginxKeepalive: nginxKeepalive(len(b.backends)),
+		Versions:       map[string]string{"rudder": benchcluster.RudderVersion(b.cfg.RudderBin), "wrk": firstLine(b.wrkBin, "-v")},
 	}
 	if b.nginxBin != "" {
 		r.Versions["nginx"] = firstLine(b.nginxBin, "-v")
