@@ -3,7 +3,6 @@ package proxy
 import (
 	"bytes"
 	"errors"
-	"strconv"
 )
 
 // The wire path's HTTP/1.1 parsing. It is deliberately narrow: a request
@@ -31,7 +30,8 @@ type reqHead struct {
 	xff, requestID                    []byte
 	fields                            []field
 	closeConn                         bool
-	size                              int // bytes of the head, final CRLF CRLF included
+	hasLength                         bool // Content-Length: 0 seen
+	size                              int  // bytes of the head, final CRLF CRLF included
 }
 
 // parseRequest parses head (ending in CRLF CRLF) into h and reports
@@ -62,9 +62,10 @@ func parseRequest(head []byte, h *reqHead) bool {
 			hosts++
 			h.host = value
 		case equalFold(name, "content-length"):
-			if string(value) != "0" {
-				return false
+			if string(value) != "0" || h.hasLength {
+				return false // a body, or a repeat net/http would fold into one
 			}
+			h.hasLength = true
 		case equalFold(name, "transfer-encoding"), equalFold(name, "upgrade"), equalFold(name, "expect"),
 			equalFold(name, "trailer"):
 			return false
@@ -138,12 +139,21 @@ func splitField(line []byte) (name, value []byte, ok bool) {
 		}
 	}
 	value = line[colon+1:]
-	for _, c := range value {
-		if (c < ' ' && c != '\t') || c == 0x7f {
-			return nil, nil, false
-		}
+	if !fieldText(value) {
+		return nil, nil, false
 	}
 	return name, trimOWS(value), true
+}
+
+// fieldText tells whether b holds only what a field value, reason phrase
+// or chunk extension may: visible characters, spaces, tabs and obs-text.
+func fieldText(b []byte) bool {
+	for _, c := range b {
+		if (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // trimOWS trims the optional white space (spaces and tabs) around a
@@ -236,14 +246,14 @@ func parseResponse(head []byte, h *respHead) error {
 		return errBadResponse
 	}
 	h.statusLine = line[len("HTTP/1.1 "):]
-	if len(h.statusLine) < 3 || (len(h.statusLine) > 3 && h.statusLine[3] != ' ') {
+	if len(h.statusLine) < 3 || (len(h.statusLine) > 3 && h.statusLine[3] != ' ') || !fieldText(h.statusLine) {
+		return errBadResponse // the line is relayed: no CR or LF may hide in it
+	}
+	code, ok := parseDigits(h.statusLine[:3], 10)
+	if !ok || code < 100 {
 		return errBadResponse
 	}
-	code, err := strconv.Atoi(string(h.statusLine[:3]))
-	if err != nil || code < 100 {
-		return errBadResponse
-	}
-	h.status = code
+	h.status = int(code)
 	keepAlive := false
 	rest := head[eol+2 : len(head)-2]
 	for len(rest) > 0 {
@@ -259,8 +269,8 @@ func parseResponse(head []byte, h *respHead) error {
 		f := field{name: name, value: value}
 		switch {
 		case equalFold(name, "content-length"):
-			n, err := strconv.ParseInt(string(value), 10, 64)
-			if err != nil || n < 0 || (h.contentLength >= 0 && n != h.contentLength) {
+			n, ok := parseDigits(value, 10)
+			if !ok || (h.contentLength >= 0 && n != h.contentLength) {
 				return errBadResponse
 			}
 			h.contentLength = n
@@ -281,8 +291,11 @@ func parseResponse(head []byte, h *respHead) error {
 		}
 		h.fields = append(h.fields, f)
 	}
-	if h.chunked && h.contentLength >= 0 {
-		return errBadResponse // a smuggling vector: refuse both framings
+	if h.chunked && (h.contentLength >= 0 || http10) {
+		// Both framings, or chunked in HTTP/1.0 (which net/http ignores
+		// and RFC 9112 calls faulty framing): readers would disagree on
+		// where the body ends, a smuggling vector.
+		return errBadResponse
 	}
 	if http10 && !keepAlive {
 		h.closeConn = true
@@ -293,4 +306,49 @@ func parseResponse(head []byte, h *respHead) error {
 // bodyless tells whether a response to method with status has no body.
 func bodyless(method []byte, status int) bool {
 	return string(method) == "HEAD" || status == 204 || status == 304 || (status >= 100 && status < 200)
+}
+
+// hasBareLF tells whether b has a line feed without a carriage return
+// before it. net/http takes such line ends; the wire path, which looks
+// for CRLF CRLF, would wait for a head end that never comes.
+func hasBareLF(b []byte) bool {
+	for i := bytes.IndexByte(b, '\n'); i >= 0; {
+		if i == 0 || b[i-1] != '\r' {
+			return true
+		}
+		j := bytes.IndexByte(b[i+1:], '\n')
+		if j < 0 {
+			return false
+		}
+		i += j + 1
+	}
+	return false
+}
+
+// parseDigits parses a non-empty run of digits in base 10 or 16 (no sign,
+// no prefix, no spaces: strconv accepts a sign that net/http and most
+// clients refuse), failing past 2^63-1.
+func parseDigits(b []byte, base int64) (int64, bool) {
+	if len(b) == 0 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		var d int64
+		switch {
+		case '0' <= c && c <= '9':
+			d = int64(c - '0')
+		case base == 16 && 'a' <= c && c <= 'f':
+			d = int64(c-'a') + 10
+		case base == 16 && 'A' <= c && c <= 'F':
+			d = int64(c-'A') + 10
+		default:
+			return 0, false
+		}
+		if n > (1<<63-1-d)/base {
+			return 0, false
+		}
+		n = n*base + d
+	}
+	return n, true
 }

@@ -256,8 +256,11 @@ func (wc *wireConn) readHead() (ok bool, err error) {
 		if i := bytes.Index(buf, crlf2); i >= 0 {
 			return parseRequest(buf[:i+4], &wc.req), nil
 		}
-		if wc.br.Buffered() == wc.br.Size() {
-			return false, nil // a large head: net/http's (431 past MaxHeaderBytes)
+		if wc.br.Buffered() == wc.br.Size() || hasBareLF(buf) {
+			// A large head (net/http answers 431 past MaxHeaderBytes), or
+			// lines ending in a bare LF, which net/http reads and
+			// CRLF CRLF never ends.
+			return false, nil
 		}
 		if !deadlineSet {
 			wc.rdl.set(wc.c.SetReadDeadline, time.Now().Add(p.cfg.ReadHeaderTimeout))

@@ -382,12 +382,17 @@ func copyChunked(w *bufio.Writer, r *bufio.Reader) (int64, error) {
 		if err != nil {
 			return total, err
 		}
-		size := line[:len(line)-2]
+		// As net/http reads it: white space after the line, none before
+		// a ';', at most 16 digits.
+		size := bytes.TrimRight(line[:len(line)-2], " \t")
 		if i := bytes.IndexByte(size, ';'); i >= 0 {
+			if !fieldText(size[i:]) {
+				return total, errBadResponse
+			}
 			size = size[:i]
 		}
-		n, err := strconv.ParseInt(string(bytes.TrimRight(size, " \t")), 16, 64)
-		if err != nil || n < 0 {
+		n, ok := parseDigits(size, 16)
+		if !ok || len(size) > 16 {
 			return total, errBadResponse
 		}
 		w.Write(line)
@@ -412,10 +417,14 @@ func copyTrailers(w *bufio.Writer, r *bufio.Reader) error {
 		if err != nil {
 			return err
 		}
-		w.Write(line)
 		if len(line) == 2 {
+			w.Write(line)
 			return nil
 		}
+		if _, _, ok := splitField(line[:len(line)-2]); !ok {
+			return errBadResponse
+		}
+		w.Write(line)
 	}
 }
 
