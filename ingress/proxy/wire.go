@@ -91,7 +91,23 @@ func parseRequest(head []byte, h *reqHead) bool {
 		}
 		h.fields = append(h.fields, f)
 	}
-	return hosts == 1 && len(h.host) > 0
+	return hosts == 1 && hostChars(h.host)
+}
+
+// hostChars tells whether host is non-empty and made of letters, digits
+// and "-._:[]" only: a name, an IPv4 or a bracketed IPv6 address and a
+// port. Other hosts, valid or not, are for net/http to judge (it answers
+// 400 for a malformed one); the wire path would route and forward them.
+func hostChars(host []byte) bool {
+	for _, c := range host {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '-', c == '.', c == '_', c == ':', c == '[', c == ']':
+		default:
+			return false
+		}
+	}
+	return len(host) > 0
 }
 
 // parseRequestLine accepts "GET|HEAD SP /origin-form SP HTTP/1.1".

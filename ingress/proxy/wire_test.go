@@ -75,6 +75,9 @@ func TestParseRequest(t *testing.T) {
 		{"control in value", "GET / HTTP/1.1\r\nHost: x\r\nA: b\x00c\r\n\r\n", false, nil},
 		{"bare LF in value", "GET / HTTP/1.1\r\nHost: x\r\nA: b\nC: d\r\n\r\n", false, nil},
 		{"h2c preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", false, nil},
+		{"space in host", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", false, nil},
+		{"slash in host", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", false, nil},
+		{"ipv6 host", "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", true, nil},
 		{"two empty lengths", "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n", false, nil},
 		{"two forwarded-for", "GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: a\r\nX-Forwarded-For: b\r\n\r\n", false, nil},
 	} {
@@ -343,6 +346,17 @@ func TestWireBareLF(t *testing.T) {
 		if want := []string{"/one", "/two"}[i]; r.StatusCode != 200 || bodyOf(r) != want {
 			t.Errorf("response %d: %d, want 200 %q", i+1, r.StatusCode, want)
 		}
+	}
+}
+
+// TestMalformedHost: a Host net/http's server refuses is refused on the
+// wire path too (it hands such a request to net/http), never routed.
+func TestMalformedHost(t *testing.T) {
+	ep := backend(t, "b", func(w http.ResponseWriter, r *http.Request) { t.Errorf("backend reached with host %q", r.Host) })
+	tp := startProxy(t, Config{})
+	tp.p.Swap(table(backendOf(ep), &route.Policy{}))
+	if r := rawExchange(t, tp.httpAddr, "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 1)[0]; r.StatusCode != 400 {
+		t.Errorf("status %d, want 400", r.StatusCode)
 	}
 }
 
