@@ -102,6 +102,7 @@ type Proxy struct {
 	upstream    *upstream
 	rp          *httputil.ReverseProxy
 	tlsConfig   *tls.Config
+	dates       dateCache
 }
 
 // New builds a Proxy. It serves 503 until the first Swap.

@@ -126,6 +126,7 @@ type recorder struct {
 func (r *recorder) WriteHeader(code int) {
 	if r.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
 		r.status = code
+		noSniff(r.Header())
 	}
 	r.ResponseWriter.WriteHeader(code)
 }
@@ -133,6 +134,7 @@ func (r *recorder) WriteHeader(code int) {
 func (r *recorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK
+		noSniff(r.Header())
 	}
 	n, err := r.ResponseWriter.Write(b)
 	r.bytes += int64(n)
@@ -149,3 +151,13 @@ func (r *recorder) Flush() {
 // Unwrap lets http.ResponseController reach the connection (hijacking
 // for upgrades, deadlines).
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// noSniff keeps net/http from adding a Content-Type the upstream did not
+// send (it guesses one from the first bytes of the body otherwise, which
+// can turn an untyped response into text/html): a proxy passes the
+// response on as it came, as nginx and the wire path do.
+func noSniff(h http.Header) {
+	if _, ok := h["Content-Type"]; !ok {
+		h["Content-Type"] = nil
+	}
+}

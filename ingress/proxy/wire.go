@@ -31,6 +31,7 @@ type reqHead struct {
 	fields                            []field
 	closeConn                         bool
 	hasLength                         bool // Content-Length: 0 seen
+	teTrailers                        bool // TE names trailers
 	size                              int  // bytes of the head, final CRLF CRLF included
 }
 
@@ -65,7 +66,7 @@ func parseRequest(head []byte, h *reqHead) bool {
 			if string(value) != "0" || h.hasLength {
 				return false // a body, or a repeat net/http would fold into one
 			}
-			h.hasLength = true
+			h.hasLength, f.drop = true, true // GET and HEAD: net/http sends none either
 		case equalFold(name, "transfer-encoding"), equalFold(name, "upgrade"), equalFold(name, "expect"),
 			equalFold(name, "trailer"):
 			return false
@@ -74,7 +75,11 @@ func parseRequest(head []byte, h *reqHead) bool {
 				return false
 			}
 			f.drop = true
-		case equalFold(name, "keep-alive"), equalFold(name, "proxy-connection"), equalFold(name, "te"),
+		case equalFold(name, "te"):
+			// Hop-by-hop; "trailers" is passed on, as net/http's
+			// ReverseProxy does, for backends that care (gRPC).
+			h.teTrailers, f.drop = h.teTrailers || hasToken(value, "trailers"), true
+		case equalFold(name, "keep-alive"), equalFold(name, "proxy-connection"),
 			equalFold(name, "x-forwarded-proto"), equalFold(name, "x-forwarded-host"),
 			equalFold(name, "x-forwarded-port"), equalFold(name, "x-real-ip"):
 			f.drop = true
@@ -207,6 +212,23 @@ func connectionOptions(v []byte, closeConn *bool) bool {
 	return true
 }
 
+// hasToken tells whether the comma-separated list v has the lower-case
+// token tok.
+func hasToken(v []byte, tok string) bool {
+	for len(v) > 0 {
+		t := v
+		if i := bytes.IndexByte(v, ','); i >= 0 {
+			t, v = v[:i], v[i+1:]
+		} else {
+			v = nil
+		}
+		if equalFold(trimOWS(t), tok) {
+			return true
+		}
+	}
+	return false
+}
+
 func isTokenChar(c byte) bool {
 	switch {
 	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
@@ -240,6 +262,7 @@ type respHead struct {
 	contentLength int64 // -1: none
 	chunked       bool
 	closeConn     bool
+	hasDate       bool
 	size          int
 }
 
@@ -304,6 +327,8 @@ func parseResponse(head []byte, h *respHead) error {
 			f.drop = true
 		case equalFold(name, "keep-alive"), equalFold(name, "proxy-connection"), equalFold(name, "upgrade"):
 			f.drop = true
+		case equalFold(name, "date"):
+			h.hasDate = true
 		}
 		h.fields = append(h.fields, f)
 	}

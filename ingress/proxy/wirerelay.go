@@ -195,7 +195,7 @@ func (wc *wireConn) roundTrip(ri *routeInfo, ep *endpoint, pc *h1Conn, id string
 	}
 	wc.br.Discard(wc.req.size) // the request is written: its head can go
 	wc.req.size = 0
-	wc.writeResponseHead(id)
+	wc.writeResponseHead(id, headAt)
 	pc.br.Discard(len(head))
 	sent, err := wc.copyBody(pc)
 	if err != nil {
@@ -284,6 +284,9 @@ func (wc *wireConn) writeRequest(bw *bufio.Writer, ri *routeInfo, id string) {
 	bw.WriteString(ip)
 	bw.WriteString("\r\nX-Request-Id: ")
 	bw.WriteString(id)
+	if h.teTrailers {
+		bw.WriteString("\r\nTe: trailers")
+	}
 	bw.WriteString("\r\n\r\n")
 }
 
@@ -295,8 +298,9 @@ func writeField(bw *bufio.Writer, name, value []byte) {
 }
 
 // writeResponseHead writes the client's response head from the
-// upstream's, minus hop-by-hop fields, plus X-Request-Id.
-func (wc *wireConn) writeResponseHead(id string) {
+// upstream's, minus hop-by-hop fields, plus X-Request-Id, and a Date of
+// now when the upstream sent none.
+func (wc *wireConn) writeResponseHead(id string, now time.Time) {
 	bw, r := wc.bw, &wc.resp
 	wc.headSent = true
 	bw.WriteString("HTTP/1.1 ")
@@ -306,6 +310,11 @@ func (wc *wireConn) writeResponseHead(id string) {
 		if !f.drop {
 			writeField(bw, f.name, f.value)
 		}
+	}
+	if !r.hasDate { // RFC 9110 6.6.1: a forwarding recipient adds it
+		bw.WriteString("Date: ")
+		bw.WriteString(wc.s.p.dates.format(now))
+		bw.WriteString("\r\n")
 	}
 	bw.WriteString("X-Request-Id: ")
 	bw.WriteString(id)
@@ -453,6 +462,8 @@ func (wc *wireConn) replyError(status int, id string) error {
 	bw.WriteString(strconv.Itoa(status))
 	bw.WriteString(" ")
 	bw.WriteString(text)
+	bw.WriteString("\r\nDate: ")
+	bw.WriteString(wc.s.p.dates.format(time.Now()))
 	bw.WriteString("\r\nContent-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nX-Request-Id: ")
 	bw.WriteString(id)
 	bw.WriteString("\r\nContent-Length: ")

@@ -1,0 +1,186 @@
+package proxy
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"rudder/ingress/route"
+)
+
+// TestWireAndNetHTTPForwardAlike sends the same requests through a proxy
+// with the wire path and one without, and compares what the backend
+// receives and what the client gets back: the two paths must forward
+// alike (header names may differ in case: net/http canonicalizes them).
+func TestWireAndNetHTTPForwardAlike(t *testing.T) {
+	if os.Getenv(noWireEnv) != "" {
+		t.Skip("wire path off")
+	}
+	be := newRecordingBackend(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Up: 1\r\nX-Up: 2\r\n"+
+		"Connection: keep-alive\r\nKeep-Alive: timeout=5\r\nCache-Control: no-cache\r\n\r\nok")
+	wire := startProxy(t, Config{})
+	plain := startProxy(t, Config{NoWirePath: true})
+	for _, tp := range []*testProxy{wire, plain} {
+		tp.p.Swap(table(backendOf(be.addr), &route.Policy{}))
+	}
+	for _, tc := range []struct{ name, head string }{
+		{"get", "GET /a/b?c=d&e HTTP/1.1\r\nHost: foo.example\r\n\r\n"},
+		// (close: rawExchange reads a HEAD response as a GET's.)
+		{"head", "HEAD / HTTP/1.1\r\nHost: foo.example\r\nAccept: */*\r\nConnection: close\r\n\r\n"},
+		{"no user agent", "GET / HTTP/1.1\r\nHost: foo.example\r\n\r\n"},
+		{"lower-case and repeated fields", "GET / HTTP/1.1\r\nhost: foo.example:8080\r\nx-a: 1\r\nX-A: 2\r\nuser-agent: wrk\r\n\r\n"},
+		{"client forwarding fields", "GET / HTTP/1.1\r\nHost: foo.example\r\nX-Forwarded-For: 192.0.2.1\r\n" +
+			"X-Forwarded-Proto: https\r\nX-Forwarded-Host: evil.example\r\nX-Forwarded-Port: 1\r\nX-Real-IP: 192.0.2.9\r\n" +
+			"X-Request-ID: abc-123\r\n\r\n"},
+		{"hop-by-hop", "GET / HTTP/1.1\r\nHost: foo.example\r\nConnection: keep-alive\r\nKeep-Alive: timeout=9\r\n" +
+			"Proxy-Connection: keep-alive\r\nTE: trailers\r\n\r\n"},
+		{"empty body length", "GET / HTTP/1.1\r\nHost: foo.example\r\nContent-Length: 0\r\n\r\n"},
+		{"encodings", "GET / HTTP/1.1\r\nHost: foo.example\r\nAccept-Encoding: gzip, br\r\n\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wireServed := counterValue(t, wire.p.metrics.wire)
+			viaWire, respWire := be.exchange(t, wire.httpAddr, tc.head)
+			viaPlain, respPlain := be.exchange(t, plain.httpAddr, tc.head)
+			if counterValue(t, wire.p.metrics.wire) != wireServed+1 {
+				t.Fatal("the wire path did not serve the request: nothing compared")
+			}
+			if d := diffRequests(viaWire, viaPlain); d != "" {
+				t.Errorf("the backend received different requests (wire / net/http):\n%s", d)
+			}
+			if d := diffHeaders(respWire, respPlain, "Date", "X-Request-Id"); d != "" {
+				t.Errorf("the client got different responses (wire / net/http):\n%s", d)
+			}
+			for _, c := range []struct {
+				tp   *testProxy
+				req  *http.Request
+				resp http.Header
+			}{{wire, viaWire, respWire}, {plain, viaPlain, respPlain}} {
+				_, port, _ := net.SplitHostPort(c.tp.httpAddr)
+				if got := c.req.Header.Get("X-Forwarded-Port"); got != port {
+					t.Errorf("X-Forwarded-Port %q, want the proxy's port %s", got, port)
+				}
+				if id := c.resp.Get("X-Request-Id"); id != c.req.Header.Get("X-Request-Id") {
+					t.Errorf("X-Request-Id %q to the client, %q to the backend", id, c.req.Header.Get("X-Request-Id"))
+				}
+				if _, err := http.ParseTime(c.resp.Get("Date")); err != nil {
+					t.Errorf("Date: %v", err)
+				}
+			}
+		})
+	}
+}
+
+// recordingBackend answers every request with one raw response on
+// keep-alive connections, and records the requests.
+type recordingBackend struct {
+	addr netip.AddrPort
+	mu   sync.Mutex
+	reqs []*http.Request
+}
+
+func newRecordingBackend(t *testing.T, answer string) *recordingBackend {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	b := &recordingBackend{addr: netip.MustParseAddrPort(ln.Addr().String())}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					io.Copy(io.Discard, req.Body)
+					b.mu.Lock()
+					b.reqs = append(b.reqs, req)
+					b.mu.Unlock()
+					body := answer
+					if req.Method == http.MethodHead {
+						body = strings.TrimSuffix(answer, "ok")
+					}
+					if _, err := io.WriteString(c, body); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return b
+}
+
+// exchange sends head to the proxy at addr and returns what the backend
+// received and the response's header.
+func (b *recordingBackend) exchange(t *testing.T, addr, head string) (*http.Request, http.Header) {
+	t.Helper()
+	b.mu.Lock()
+	n := len(b.reqs)
+	b.mu.Unlock()
+	resp := rawExchange(t, addr, head, 1)[0]
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.reqs) != n+1 {
+		t.Fatalf("the backend got %d requests, want 1", len(b.reqs)-n)
+	}
+	return b.reqs[n], resp.Header
+}
+
+// diffRequests describes how two forwarded requests differ; X-Request-Id
+// is compared by presence and length when the proxies generated it.
+func diffRequests(a, b *http.Request) string {
+	var d []string
+	if a.Method != b.Method || a.RequestURI != b.RequestURI || a.Host != b.Host || a.ContentLength != b.ContentLength {
+		d = append(d, a.Method+" "+a.RequestURI+" "+a.Host+" / "+b.Method+" "+b.RequestURI+" "+b.Host)
+	}
+	ida, idb := a.Header.Get("X-Request-Id"), b.Header.Get("X-Request-Id")
+	if len(ida) != len(idb) || (len(ida) != 32 && ida != idb) {
+		d = append(d, "X-Request-Id: "+ida+" / "+idb)
+	}
+	if h := diffHeaders(a.Header, b.Header, "X-Request-Id", "X-Forwarded-Port"); h != "" {
+		d = append(d, h)
+	}
+	return strings.Join(d, "\n")
+}
+
+// diffHeaders lists the fields whose values differ, skipping skip.
+func diffHeaders(a, b http.Header, skip ...string) string {
+	var d []string
+	keys := map[string]bool{}
+	for k := range a {
+		keys[k] = true
+	}
+	for k := range b {
+		keys[k] = true
+	}
+	for _, k := range slices.Sorted(func(yield func(string) bool) {
+		for k := range keys {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		if !slices.Contains(skip, k) && !slices.Equal(a[k], b[k]) {
+			d = append(d, k+": "+strings.Join(a[k], ", ")+" / "+strings.Join(b[k], ", "))
+		}
+	}
+	return strings.Join(d, "\n")
+}
