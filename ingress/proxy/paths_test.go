@@ -93,6 +93,7 @@ func newRecordingBackend(t *testing.T, answer string) *recordingBackend {
 	}
 	t.Cleanup(func() { ln.Close() })
 	b := &recordingBackend{addr: netip.MustParseAddrPort(ln.Addr().String())}
+	closes := strings.HasPrefix(answer, "HTTP/1.0") || strings.Contains(answer, "Connection: close")
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -115,7 +116,7 @@ func newRecordingBackend(t *testing.T, answer string) *recordingBackend {
 					if req.Method == http.MethodHead {
 						body = strings.TrimSuffix(answer, "ok")
 					}
-					if _, err := io.WriteString(c, body); err != nil {
+					if _, err := io.WriteString(c, body); err != nil || closes {
 						return
 					}
 				}
@@ -183,4 +184,52 @@ func diffHeaders(a, b http.Header, skip ...string) string {
 		}
 	}
 	return strings.Join(d, "\n")
+}
+
+// TestWireAndNetHTTPRelayAlike is the same comparison for responses: the
+// upstream answers in different ways and the client must get the same
+// status, fields and body from both paths (framing may differ: net/http
+// re-frames a close-delimited body as chunked).
+func TestWireAndNetHTTPRelayAlike(t *testing.T) {
+	if os.Getenv(noWireEnv) != "" {
+		t.Skip("wire path off")
+	}
+	for _, tc := range []struct{ name, answer string }{
+		{"typed with date", "HTTP/1.1 200 OK\r\nDate: Mon, 02 Jan 2006 15:04:05 GMT\r\nContent-Type: text/html\r\nContent-Length: 5\r\n\r\n<p>x\n"},
+		{"markup without a type", "HTTP/1.1 200 OK\r\nContent-Length: 14\r\n\r\n<html>x</html>"},
+		{"chunked with trailer", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n3\r\nabc\r\n0\r\nX-Sum: 3\r\n\r\n"},
+		{"no content", "HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n"},
+		{"not modified", "HTTP/1.1 304 Not Modified\r\nEtag: \"v1\"\r\n\r\n"},
+		{"http/1.0", "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"},
+		{"hop-by-hop", "HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Private\r\nKeep-Alive: timeout=5\r\nProxy-Connection: x\r\nX-Private: secret\r\nContent-Length: 2\r\n\r\nok"},
+		{"status text", "HTTP/1.1 404 Gone Fishing\r\nContent-Length: 0\r\n\r\n"},
+		{"redirect", "HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n"},
+		{"until close", "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			be := newRecordingBackend(t, tc.answer)
+			var got []*http.Response
+			for _, cfg := range []Config{{}, {NoWirePath: true}} {
+				tp := startProxy(t, cfg)
+				tp.p.Swap(table(backendOf(be.addr), &route.Policy{}))
+				got = append(got, rawExchange(t, tp.httpAddr, "GET / HTTP/1.1\r\nHost: foo.example\r\n\r\n", 1)[0])
+			}
+			// The reason phrase may differ: the wire path passes the
+			// upstream's on, as nginx does; net/http writes its own.
+			w, n := got[0], got[1]
+			if w.StatusCode != n.StatusCode {
+				t.Errorf("status %q / %q", w.Status, n.Status)
+			}
+			framing := []string{"Date", "X-Request-Id", "Content-Length", "Transfer-Encoding", "Connection"}
+			if d := diffHeaders(w.Header, n.Header, framing...); d != "" {
+				t.Errorf("fields differ (wire / net/http):\n%s", d)
+			}
+			if bw, bn := bodyOf(w), bodyOf(n); bw != bn {
+				t.Errorf("body %q / %q", bw, bn)
+			}
+			if !slices.Equal(w.Trailer["X-Sum"], n.Trailer["X-Sum"]) {
+				t.Errorf("trailer %q / %q", w.Trailer, n.Trailer)
+			}
+		})
+	}
 }

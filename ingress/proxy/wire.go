@@ -293,7 +293,7 @@ func parseResponse(head []byte, h *respHead) error {
 		return errBadResponse
 	}
 	h.status = int(code)
-	keepAlive := false
+	keepAlive, options := false, false
 	rest := head[eol+2 : len(head)-2]
 	for len(rest) > 0 {
 		i := bytes.Index(rest, []byte("\r\n"))
@@ -323,6 +323,7 @@ func parseResponse(head []byte, h *respHead) error {
 				tok = trimOWS(tok)
 				h.closeConn = h.closeConn || equalFold(tok, "close")
 				keepAlive = keepAlive || equalFold(tok, "keep-alive")
+				options = options || !(len(tok) == 0 || equalFold(tok, "close") || equalFold(tok, "keep-alive"))
 			}
 			f.drop = true
 		case equalFold(name, "keep-alive"), equalFold(name, "proxy-connection"), equalFold(name, "upgrade"):
@@ -341,7 +342,28 @@ func parseResponse(head []byte, h *respHead) error {
 	if http10 && !keepAlive {
 		h.closeConn = true
 	}
+	if options {
+		dropConnectionOptions(h.fields)
+	}
 	return nil
+}
+
+// dropConnectionOptions drops the fields that a Connection field names:
+// they are for this hop only (RFC 9110 7.6.1).
+func dropConnectionOptions(fields []field) {
+	for _, c := range fields {
+		if !equalFold(c.name, "connection") {
+			continue
+		}
+		for _, tok := range bytes.Split(c.value, []byte(",")) {
+			tok = bytes.ToLower(trimOWS(tok))
+			for i := range fields {
+				if equalFold(fields[i].name, string(tok)) {
+					fields[i].drop = true
+				}
+			}
+		}
+	}
 }
 
 // bodyless tells whether a response to method with status has no body.
