@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -27,24 +28,34 @@ func TestWireAndNetHTTPForwardAlike(t *testing.T) {
 		"Connection: keep-alive\r\nKeep-Alive: timeout=5\r\nCache-Control: no-cache\r\n\r\nok")
 	wire := startProxy(t, Config{})
 	plain := startProxy(t, Config{NoWirePath: true})
-	for _, tp := range []*testProxy{wire, plain} {
-		tp.p.Swap(table(backendOf(be.addr), &route.Policy{}))
-	}
-	for _, tc := range []struct{ name, head string }{
-		{"get", "GET /a/b?c=d&e HTTP/1.1\r\nHost: foo.example\r\n\r\n"},
+	rewrite := &route.Route{Path: "/api", PathType: route.Regex, Backend: backendOf(be.addr),
+		Pattern: regexp.MustCompile(`(?i)^/api(/|$)(.*)`), Policy: &route.Policy{RewriteTarget: "/v2/$2"}}
+	for _, tc := range []struct {
+		name, head string
+		rt         *route.Route // nil: every request to the backend
+	}{
+		{"get", "GET /a/b?c=d&e HTTP/1.1\r\nHost: foo.example\r\n\r\n", nil},
 		// (close: rawExchange reads a HEAD response as a GET's.)
-		{"head", "HEAD / HTTP/1.1\r\nHost: foo.example\r\nAccept: */*\r\nConnection: close\r\n\r\n"},
-		{"no user agent", "GET / HTTP/1.1\r\nHost: foo.example\r\n\r\n"},
-		{"lower-case and repeated fields", "GET / HTTP/1.1\r\nhost: foo.example:8080\r\nx-a: 1\r\nX-A: 2\r\nuser-agent: wrk\r\n\r\n"},
+		{"head", "HEAD / HTTP/1.1\r\nHost: foo.example\r\nAccept: */*\r\nConnection: close\r\n\r\n", nil},
+		{"no user agent", "GET / HTTP/1.1\r\nHost: foo.example\r\n\r\n", nil},
+		{"lower-case and repeated fields", "GET / HTTP/1.1\r\nhost: foo.example:8080\r\nx-a: 1\r\nX-A: 2\r\nuser-agent: wrk\r\n\r\n", nil},
 		{"client forwarding fields", "GET / HTTP/1.1\r\nHost: foo.example\r\nX-Forwarded-For: 192.0.2.1\r\n" +
 			"X-Forwarded-Proto: https\r\nX-Forwarded-Host: evil.example\r\nX-Forwarded-Port: 1\r\nX-Real-IP: 192.0.2.9\r\n" +
-			"X-Request-ID: abc-123\r\n\r\n"},
+			"X-Request-ID: abc-123\r\n\r\n", nil},
 		{"hop-by-hop", "GET / HTTP/1.1\r\nHost: foo.example\r\nConnection: keep-alive\r\nKeep-Alive: timeout=9\r\n" +
-			"Proxy-Connection: keep-alive\r\nTE: trailers\r\n\r\n"},
-		{"empty body length", "GET / HTTP/1.1\r\nHost: foo.example\r\nContent-Length: 0\r\n\r\n"},
-		{"encodings", "GET / HTTP/1.1\r\nHost: foo.example\r\nAccept-Encoding: gzip, br\r\n\r\n"},
+			"Proxy-Connection: keep-alive\r\nTE: trailers\r\n\r\n", nil},
+		{"empty body length", "GET / HTTP/1.1\r\nHost: foo.example\r\nContent-Length: 0\r\n\r\n", nil},
+		{"encodings", "GET / HTTP/1.1\r\nHost: foo.example\r\nAccept-Encoding: gzip, br\r\n\r\n", nil},
+		{"rewrite with capture groups", "GET /api/users/7?x=1&y HTTP/1.1\r\nHost: foo.example\r\n\r\n", rewrite},
+		{"rewrite of the bare prefix", "GET /api?x HTTP/1.1\r\nHost: foo.example\r\n\r\n", rewrite},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			tbl := table(backendOf(be.addr), &route.Policy{})
+			if tc.rt != nil {
+				tbl = &fakeTable{routes: []*route.Route{tc.rt}}
+			}
+			wire.p.Swap(tbl)
+			plain.p.Swap(tbl)
 			wireServed := counterValue(t, wire.p.metrics.wire)
 			viaWire, respWire := be.exchange(t, wire.httpAddr, tc.head)
 			viaPlain, respPlain := be.exchange(t, plain.httpAddr, tc.head)
