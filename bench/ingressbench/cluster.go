@@ -2,9 +2,13 @@ package ingressbench
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -18,6 +22,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"rudder/bench/benchproc"
+	"rudder/controlplane/pki"
 )
 
 // The objects the benchmark creates.
@@ -25,8 +30,12 @@ const (
 	namespace   = "bench"
 	serviceName = "backend"
 	ingressName = "bench"
-	className   = "rudder"
-	controller  = "rudder.io/ingress"
+	// secretName is the kubernetes.io/tls Secret of Host, which rudder
+	// also serves to clients without SNI (--default-ssl-certificate),
+	// as nginx serves its only certificate.
+	secretName = "bench-tls"
+	className  = "rudder"
+	controller = "rudder.io/ingress"
 	// benchManagedBy marks the EndpointSlices the benchmark writes
 	// itself, so the endpointslice controller leaves them alone.
 	benchManagedBy = "ingressbench.rudder.io"
@@ -68,14 +77,16 @@ func (b *backend) addr() string { return "127.0.0.1:" + strconv.Itoa(b.port) }
 
 // checkBody fetches url once with the bench's Host header and fails
 // unless it answers 200 with exactly n bytes: every path must serve
-// the same response.
-func checkBody(url string, n int) error {
+// the same response. Over TLS the server's certificate must verify
+// against roots: both TLS paths serve the bench certificate.
+func checkBody(url string, n int, roots *x509.CertPool) error {
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
 		return fmt.Errorf("check %s: %w", url, err)
 	}
 	req.Host = Host
-	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true,
+		TLSClientConfig: &tls.Config{RootCAs: roots}}}
 	resp, err := c.Do(req)
 	if err != nil {
 		return fmt.Errorf("check %s: %w", url, err)
@@ -112,9 +123,9 @@ func httpOK(url, host string) bool {
 
 // createObjects writes the namespace, the IngressClass, a Service
 // without selector, one EndpointSlice per backend (netexec binds only a
-// port, so each backend has its own port number under the same port name)
-// and the Ingress routing Host / to the Service.
-func createObjects(ctx context.Context, cs kubernetes.Interface, backends []*backend) error {
+// port, so each backend has its own port number under the same port name),
+// the TLS Secret of Host and the Ingress routing Host / to the Service.
+func createObjects(ctx context.Context, cs kubernetes.Interface, backends []*backend, cert benchCert) error {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("create namespace %s: %w", namespace, err)
@@ -138,6 +149,14 @@ func createObjects(ctx context.Context, cs kubernetes.Interface, backends []*bac
 		if _, err := cs.DiscoveryV1().EndpointSlices(namespace).Create(ctx, s, metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("create endpointslice %s/%s: %w", namespace, s.Name, err)
 		}
+	}
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: secretName, Namespace: namespace},
+		Type:       corev1.SecretTypeTLS,
+		Data:       map[string][]byte{corev1.TLSCertKey: cert.certPEM, corev1.TLSPrivateKeyKey: cert.keyPEM},
+	}
+	if _, err := cs.CoreV1().Secrets(namespace).Create(ctx, secret, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("create secret %s/%s: %w", namespace, secretName, err)
 	}
 	if _, err := cs.NetworkingV1().Ingresses(namespace).Create(ctx, benchIngress(), metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("create ingress %s/%s: %w", namespace, ingressName, err)
@@ -163,13 +182,17 @@ func backendSlice(i, port int) *discovery.EndpointSlice {
 	}
 }
 
-// benchIngress routes Host, path / (Prefix), to the Service's port 80.
+// benchIngress routes Host, path / (Prefix), to the Service's port 80,
+// with TLS from secretName; plain HTTP is served too, not redirected
+// (ssl-redirect off), for the plain paths.
 func benchIngress() *networking.Ingress {
 	class, prefix := className, networking.PathTypePrefix
 	return &networking.Ingress{
-		ObjectMeta: metav1.ObjectMeta{Name: ingressName, Namespace: namespace},
+		ObjectMeta: metav1.ObjectMeta{Name: ingressName, Namespace: namespace,
+			Annotations: map[string]string{"rudder.io/ssl-redirect": "false"}},
 		Spec: networking.IngressSpec{
 			IngressClassName: &class,
+			TLS:              []networking.IngressTLS{{Hosts: []string{Host}, SecretName: secretName}},
 			Rules: []networking.IngressRule{{Host: Host, IngressRuleValue: networking.IngressRuleValue{
 				HTTP: &networking.HTTPIngressRuleValue{Paths: []networking.HTTPIngressPath{{
 					Path: "/", PathType: &prefix,
@@ -180,4 +203,34 @@ func benchIngress() *networking.Ingress {
 			}}},
 		},
 	}
+}
+
+// benchCert is Host's certificate and key, PEM, as files for nginx and
+// bytes for the Secret.
+type benchCert struct {
+	certFile, keyFile string
+	certPEM, keyPEM   []byte
+	roots             *x509.CertPool // the CA that issued it
+}
+
+// newBenchCert issues an ECDSA P-256 certificate for Host and 127.0.0.1
+// from a throwaway CA in dir.
+func newBenchCert(dir string) (benchCert, error) {
+	ca, err := pki.LoadOrCreateCA(dir, "ingressbench CA")
+	if err != nil {
+		return benchCert{}, fmt.Errorf("create the bench CA: %w", err)
+	}
+	c := benchCert{roots: ca.Pool()}
+	c.certFile, c.keyFile, err = ca.LoadOrIssue(dir, "bench", pki.Leaf{CommonName: Host, DNSNames: []string{Host},
+		IPs: []net.IP{net.IPv4(127, 0, 0, 1)}, Server: true})
+	if err != nil {
+		return c, fmt.Errorf("issue the bench certificate: %w", err)
+	}
+	if c.certPEM, err = os.ReadFile(c.certFile); err != nil {
+		return c, fmt.Errorf("read the bench certificate: %w", err)
+	}
+	if c.keyPEM, err = os.ReadFile(c.keyFile); err != nil {
+		return c, fmt.Errorf("read the bench key: %w", err)
+	}
+	return c, nil
 }

@@ -3,8 +3,10 @@
 // HTTP/1.1 requests for 1 KiB responses from two `rudder netexec`
 // backends, directly, through rudder ingress (configured by an Ingress on a
 // `rudder server` process) and through nginx (a generated nginx.conf with
-// the same two backends), the paths alternating run by run. It reports
-// requests/s, latency p50/p99 and the proxies' memory.
+// the same two backends), and through both over TLS (the same
+// certificate, the same cipher), the paths alternating run by run. It
+// reports requests/s, latency p50/p99, CPU per request and the proxies'
+// memory.
 package ingressbench
 
 import (
@@ -30,7 +32,31 @@ const (
 	// ingress's header work, as rudder does: X-Forwarded-For, -Proto,
 	// -Host, -Port, X-Real-IP and X-Request-ID up, X-Request-ID down.
 	PathNginxHeaders = "nginx-headers"
+	// PathRudderTLS is wrk over TLS (HTTP/1.1, keep-alive) to rudder
+	// ingress's HTTPS listener.
+	PathRudderTLS = "rudder-tls"
+	// PathNginxTLS is nginx terminating TLS with the same certificate,
+	// doing the header work of PathNginxHeaders (with
+	// X-Forwarded-Proto https): the baseline of PathRudderTLS.
+	PathNginxTLS = "nginx-tls"
 )
+
+// baseline is the path a path's "vs nginx" ratio is taken against:
+// nginx-tls for the TLS paths, plain nginx for the others.
+func baseline(path string) string {
+	if isTLS(path) {
+		return PathNginxTLS
+	}
+	return PathNginx
+}
+
+// isTLS says whether wrk reaches path over TLS.
+func isTLS(path string) bool { return path == PathRudderTLS || path == PathNginxTLS }
+
+// usesRudder says whether a path of paths goes through rudder ingress.
+func usesRudder(paths []string) bool {
+	return slices.Contains(paths, PathRudder) || slices.Contains(paths, PathRudderTLS)
+}
 
 // Pinning modes.
 const (
@@ -82,7 +108,7 @@ type Config struct {
 // Defaults fills the zero fields of c.
 func (c Config) Defaults() Config {
 	if len(c.Paths) == 0 {
-		c.Paths = []string{PathDirect, PathRudder, PathNginx, PathNginxHeaders}
+		c.Paths = []string{PathDirect, PathRudder, PathNginx, PathNginxHeaders, PathRudderTLS, PathNginxTLS}
 	}
 	if len(c.Modes) == 0 {
 		c.Modes = []string{ModePinned, ModeUnpinned}
@@ -116,7 +142,7 @@ func (c Config) Validate() error {
 	if c.RudderBin == "" {
 		return fmt.Errorf("ingressbench: RudderBin is required")
 	}
-	known := []string{PathDirect, PathRudder, PathNginx, PathNginxNoKeepalive, PathNginxHeaders}
+	known := []string{PathDirect, PathRudder, PathNginx, PathNginxNoKeepalive, PathNginxHeaders, PathRudderTLS, PathNginxTLS}
 	for _, p := range c.Paths {
 		if !slices.Contains(known, p) {
 			return fmt.Errorf("ingressbench: unknown path %q (want one of %v)", p, known)
@@ -144,7 +170,7 @@ func (c Config) Validate() error {
 // usesNginx says whether an nginx path is measured.
 func (c Config) usesNginx() bool {
 	return slices.Contains(c.Paths, PathNginx) || slices.Contains(c.Paths, PathNginxNoKeepalive) ||
-		slices.Contains(c.Paths, PathNginxHeaders)
+		slices.Contains(c.Paths, PathNginxHeaders) || slices.Contains(c.Paths, PathNginxTLS)
 }
 
 // Quick shrinks c to a smoke test (one 2 s run at 64 connections, pinned

@@ -121,15 +121,24 @@ func TestWrkArgv(t *testing.T) {
 
 func TestNginxConf(t *testing.T) {
 	dir := t.TempDir()
-	c := nginxConf{Prefix: dir, Workers: 2, Port: 18080, NoKeepalivePort: 18081, HeadersPort: 18082, Backends: []string{"127.0.0.1:1", "127.0.0.1:2"}, Keepalive: nginxKeepalive(2)}
+	cert, err := newBenchCert(filepath.Join(dir, "pki"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := nginxConf{Prefix: dir, Workers: 2, Port: 18080, NoKeepalivePort: 18081, HeadersPort: 18082, TLSPort: 18443,
+		CertFile: cert.certFile, KeyFile: cert.keyFile, Backends: []string{"127.0.0.1:1", "127.0.0.1:2"}, Keepalive: nginxKeepalive(2)}
 	conf := c.render()
 	for _, want := range []string{"worker_processes 2;", "access_log off;", "server 127.0.0.1:1;", "server 127.0.0.1:2;",
 		"keepalive 512;", "proxy_http_version 1.1;", `proxy_set_header Connection "";`, "proxy_set_header Host $host;",
 		"listen 127.0.0.1:18080;", "listen 127.0.0.1:18081;", "upstream backends_nokeepalive", filepath.Join(dir, "nginx.pid"),
-		"listen 127.0.0.1:18082;", "proxy_set_header X-Request-ID $request_id;", "add_header X-Request-ID $request_id always;"} {
+		"listen 127.0.0.1:18082;", "proxy_set_header X-Request-ID $request_id;", "add_header X-Request-ID $request_id always;",
+		"listen 127.0.0.1:18443 ssl;", "ssl_certificate " + cert.certFile + ";", "ssl_prefer_server_ciphers on;"} {
 		if !strings.Contains(conf, want) {
 			t.Errorf("nginx.conf lacks %q:\n%s", want, conf)
 		}
+	}
+	if strings.Count(conf, "X-Request-ID $request_id;") != 2 {
+		t.Errorf("the header work on other than the headers and TLS servers:\n%s", conf)
 	}
 	if strings.Count(conf, "keepalive 512;") != 1 {
 		t.Errorf("keepalive in both upstreams:\n%s", conf)
@@ -153,7 +162,7 @@ func TestNginxConf(t *testing.T) {
 
 func TestConfig(t *testing.T) {
 	d := Config{RudderBin: "rudder"}.Defaults()
-	if len(d.Paths) != 4 || len(d.Modes) != 2 || fmt.Sprint(d.Connections) != "[16 64 256]" || d.Threads != 2 ||
+	if len(d.Paths) != 6 || len(d.Modes) != 2 || fmt.Sprint(d.Connections) != "[16 64 256]" || d.Threads != 2 ||
 		d.BodyBytes != 1024 || d.Duration != 10*time.Second || d.Runs != 3 || d.Out == "" {
 		t.Errorf("defaults %+v", d)
 	}
@@ -324,13 +333,43 @@ func TestCheckBody(t *testing.T) {
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { srv.Close() })
 	url := "http://" + ln.Addr().String() + "/"
-	if err := checkBody(url, 10); err != nil {
+	if err := checkBody(url, 10, nil); err != nil {
 		t.Error(err)
 	}
-	if err := checkBody(url, 11); err == nil || !strings.Contains(err.Error(), "10 bytes") {
+	if err := checkBody(url, 11, nil); err == nil || !strings.Contains(err.Error(), "10 bytes") {
 		t.Errorf("wrong size: %v", err)
 	}
 	if !httpOK(url, Host) || httpOK(url, "") {
 		t.Error("httpOK does not send the Host header")
+	}
+}
+
+// TestMarkdownTLS: the TLS paths are compared with nginx-tls, not plain
+// nginx, in the table and in their own lines, and stay out of the aim.
+func TestMarkdownTLS(t *testing.T) {
+	r := testResult()
+	r.Paths = append(r.Paths, PathRudderTLS, PathNginxTLS)
+	m := &r.Modes[0]
+	for _, p := range []struct {
+		path string
+		rps  float64
+	}{{PathRudderTLS, 30000}, {PathNginxTLS, 32000}} {
+		m.Points = append(m.Points, Point{Path: p.path, Connections: 16, RPS: []float64{p.rps}, P50Ms: []float64{0.6}, P99Ms: []float64{2.5},
+			ProxyCPUUs: []float64{p.rps / 1500}})
+	}
+	var b strings.Builder
+	if err := r.WriteMarkdown(&b); err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	for _, want := range []string{
+		"| pinned | 16 | rudder-tls | 30,000 | 0.600 | 2.500 | 0.94× | 0.50× | 20.0 |",
+		"| pinned | 16 | nginx-tls | 32,000 | 0.600 | 2.500 |  | 0.53× | 21.3 |",
+		"Over TLS", "- pinned, 16 connections: 0.94× nginx-tls, p99 2.500 ms against 2.500 ms; CPU per request 20.0 µs against 21.3 µs.",
+		"met at 1 of 2 points",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
 	}
 }

@@ -82,7 +82,7 @@ func (b *bench) measureMode(ctx context.Context, mode string) (ModeResult, error
 	}
 	m := ModeResult{Mode: mode, Placement: plan.describe()}
 	for _, path := range b.cfg.Paths {
-		if err := checkBody(b.url(path, px), b.cfg.BodyBytes); err != nil {
+		if err := checkBody(b.url(path, px), b.cfg.BodyBytes, b.cert.roots); err != nil {
 			return m, fmt.Errorf("%s path: %w", path, err)
 		}
 		b.pr.Step("%s: warming up %s", mode, path)
@@ -105,7 +105,7 @@ func (b *bench) measureMode(ctx context.Context, mode string) (ModeResult, error
 // startProxies starts the proxies the paths need, pinned per plan.
 func (b *bench) startProxies(ctx context.Context, mode string, plan cpuPlan, dir string) (proxies, error) {
 	var px proxies
-	if slices.Contains(b.cfg.Paths, PathRudder) {
+	if usesRudder(b.cfg.Paths) {
 		b.pr.Step("%s: starting rudder ingress, waiting until it routes %s", mode, Host)
 		gmp := 0
 		if plan.proxy != "" {
@@ -133,6 +133,12 @@ func (b *bench) startProxies(ctx context.Context, mode string, plan cpuPlan, dir
 			if conf.HeadersPort, err = benchproc.FreeTCPPort(); err != nil {
 				return px, err
 			}
+		}
+		if slices.Contains(b.cfg.Paths, PathNginxTLS) {
+			if conf.TLSPort, err = benchproc.FreeTCPPort(); err != nil {
+				return px, err
+			}
+			conf.CertFile, conf.KeyFile = b.cert.certFile, b.cert.keyFile
 		}
 		px.nginx, err = startNginx(ctx, b.ps, b.nginxBin, filepath.Join(b.tmp, "nginx-"+mode), dir, plan.proxy, conf)
 		if err != nil {
@@ -195,7 +201,7 @@ type runCPU struct {
 func (b *bench) measured(ctx context.Context, path string, px proxies, plan cpuPlan, conns int) (WrkStats, runCPU, error) {
 	var proxy *benchproc.Proc
 	switch {
-	case path == PathRudder:
+	case path == PathRudder, path == PathRudderTLS:
 		proxy = px.rudder.proc
 	case path != PathDirect:
 		proxy = px.nginx.proc
@@ -257,8 +263,16 @@ func (b *bench) url(path string, px proxies) string {
 		port = px.nginx.noKeepalivePort
 	case PathNginxHeaders:
 		port = px.nginx.headersPort
+	case PathRudderTLS:
+		port = px.rudder.tlsPort
+	case PathNginxTLS:
+		port = px.nginx.tlsPort
 	}
-	return "http://127.0.0.1:" + strconv.Itoa(port) + "/bytes/" + strconv.Itoa(b.cfg.BodyBytes)
+	scheme := "http"
+	if isTLS(path) {
+		scheme = "https"
+	}
+	return scheme + "://127.0.0.1:" + strconv.Itoa(port) + "/bytes/" + strconv.Itoa(b.cfg.BodyBytes)
 }
 
 // wrk is the wrk run of path, with the backends moved to where the path

@@ -24,6 +24,10 @@ type nginxConf struct {
 	// the same backends without it; HeadersPort (0: off) with keep-alive
 	// and an ingress's forwarding headers.
 	Port, NoKeepalivePort, HeadersPort int
+	// TLSPort (0: off) terminates TLS with CertFile and KeyFile and does
+	// the header work of HeadersPort.
+	TLSPort           int
+	CertFile, KeyFile string
 	// Backends are host:port.
 	Backends []string
 	// Keepalive is the upstream's idle connection cache per worker
@@ -68,8 +72,15 @@ func (c nginxConf) render() string {
 		}
 		b.WriteString("    }\n\n")
 	}
-	server := func(port int, up string, headers bool) {
-		fmt.Fprintf(&b, "    server {\n        listen 127.0.0.1:%d;\n        location / {\n", port)
+	server := func(port int, up string, headers, tls bool) {
+		fmt.Fprintf(&b, "    server {\n        listen 127.0.0.1:%d", port)
+		if tls {
+			b.WriteString(" ssl;\n")
+			b.WriteString(c.tlsDirectives())
+		} else {
+			b.WriteString(";\n")
+		}
+		b.WriteString("        location / {\n")
 		fmt.Fprintf(&b, "            proxy_pass http://%s;\n", up)
 		b.WriteString("            proxy_http_version 1.1;\n")
 		b.WriteString("            proxy_set_header Connection \"\";\n")
@@ -80,16 +91,32 @@ func (c nginxConf) render() string {
 		b.WriteString("        }\n    }\n\n")
 	}
 	upstream("backends", true)
-	server(c.Port, "backends", false)
+	server(c.Port, "backends", false, false)
 	if c.NoKeepalivePort != 0 {
 		upstream("backends_nokeepalive", false)
-		server(c.NoKeepalivePort, "backends_nokeepalive", false)
+		server(c.NoKeepalivePort, "backends_nokeepalive", false, false)
 	}
 	if c.HeadersPort != 0 {
-		server(c.HeadersPort, "backends", true)
+		server(c.HeadersPort, "backends", true, false)
+	}
+	if c.TLSPort != 0 {
+		server(c.TLSPort, "backends", true, true)
 	}
 	b.WriteString("}\n")
 	return b.String()
+}
+
+// tlsDirectives configure the TLS listener as rudder's (Go's) server
+// behaves: TLS 1.2 and 1.3, and in 1.3 the server's preference of
+// AES-128-GCM first. Left to itself, nginx takes the client's
+// preference, and wrk's OpenSSL asks for AES-256-GCM first.
+func (c nginxConf) tlsDirectives() string {
+	return fmt.Sprintf(`        ssl_certificate %s;
+        ssl_certificate_key %s;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_prefer_server_ciphers on;
+        ssl_conf_command Ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256;
+`, c.CertFile, c.KeyFile)
 }
 
 // ingressHeaders are the headers rudder ingress (and ingress-nginx)
@@ -125,8 +152,8 @@ func findTool(bin string, candidates ...string) (string, error) {
 
 // nginxProxy is a running nginx.
 type nginxProxy struct {
-	proc                               *benchproc.Proc
-	port, noKeepalivePort, headersPort int
+	proc                                        *benchproc.Proc
+	port, noKeepalivePort, headersPort, tlsPort int
 }
 
 // startNginx writes nginx.conf into dir (a copy into logDir, for the
@@ -149,7 +176,7 @@ func startNginx(ctx context.Context, ps *benchproc.Group, bin, dir, logDir, cpus
 	if err != nil {
 		return nil, err
 	}
-	n := &nginxProxy{proc: p, port: conf.Port, noKeepalivePort: conf.NoKeepalivePort, headersPort: conf.HeadersPort}
+	n := &nginxProxy{proc: p, port: conf.Port, noKeepalivePort: conf.NoKeepalivePort, headersPort: conf.HeadersPort, tlsPort: conf.TLSPort}
 	url := "http://127.0.0.1:" + strconv.Itoa(conf.Port) + "/healthz"
 	if err := p.Poll(ctx, 20*time.Second, func() bool { return httpOK(url, Host) }); err != nil {
 		return n, fmt.Errorf("wait for nginx: %w; error log:\n%s", err, benchproc.Tail(filepath.Join(dir, "error.log"), 10))

@@ -153,6 +153,9 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 	if slices.Contains(r.Paths, PathNginxHeaders) {
 		b.WriteString("; **nginx-headers** is the same nginx doing the header work rudder does, as ingress-nginx does: X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host, X-Forwarded-Port, X-Real-IP and X-Request-ID to the backend, X-Request-ID in the response (the aim is judged against plain **nginx**)")
 	}
+	if slices.Contains(r.Paths, PathRudderTLS) || slices.Contains(r.Paths, PathNginxTLS) {
+		b.WriteString("; **rudder-tls** and **nginx-tls** are the same over TLS (HTTP/1.1, keep-alive, so a handshake per connection, not per request; no SNI, so both serve their default certificate, the same ECDSA P-256 one: rudder's `--default-ssl-certificate` and the Ingress's TLS Secret, nginx's `ssl_certificate`), TLS 1.3 with AES-128-GCM on both (nginx told to prefer it, as Go does), nginx doing the header work of nginx-headers; their \"vs nginx\" column is against **nginx-tls**")
+	}
 	fmt.Fprintf(&b, ". %d run(s) of %s per path and connection count, the paths alternating run by run (order reversed every other round) after a warm-up; req/s is the median (min–max) of the runs, p50/p99 the medians of the runs' wrk percentiles (closed loop: wrk waits for each answer, so these are latencies at saturation). ", r.Runs, r.Duration)
 	b.WriteString("Ratios are of median req/s. Proxy CPU is the CPU time (user and system, all threads; nginx: master and workers) the proxy used during a run divided by the requests of the run, median of the runs: the cost of a request, less sensitive than req/s to other work on the machine. Backends and wrk CPU are the same for both backends together and for wrk: what a path's requests cost the load side. Busy is the share of the load side's CPUs the measured processes kept busy (pinned: the CPU of wrk and the backends, not on the direct path where they are apart; unpinned: both CPUs, the proxy included); near 100 % the load side, not the proxy, bounds req/s.\n\n")
 	for _, m := range r.Modes {
@@ -168,13 +171,14 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 					continue
 				}
 				fmt.Fprintf(&b, "| %s | %d | %s | %s | %.3f | %.3f | %s | %s | %s | %s | %s | %s | %d |\n",
-					m.Mode, c, path, spread(p.RPS), p.P50(), p.P99(), ratioCell(m, path, PathNginx, c), ratioCell(m, path, PathDirect, c),
+					m.Mode, c, path, spread(p.RPS), p.P50(), p.P99(), ratioCell(m, path, baseline(path), c), ratioCell(m, path, PathDirect, c),
 					cpuCell(p.ProxyCPUUs), cpuCell(p.BackendCPUUs), cpuCell(p.WrkCPUUs), percentCell(p.Busy), p.Errors)
 			}
 		}
 	}
 	b.WriteString("\n")
 	b.WriteString(r.aimLines())
+	b.WriteString(r.tlsLines())
 	b.WriteString(r.memoryLines())
 	fmt.Fprintf(&b, "\nLoad average (1 min) on this %d-CPU machine: %s before, %s after; anything else running skews these numbers.\n", r.CPUs, r.LoadStart, r.LoadEnd)
 	if _, err := io.WriteString(w, b.String()); err != nil {
@@ -347,4 +351,28 @@ func (r *Result) memoryLines() string {
 		}
 	}
 	return b.String()
+}
+
+// tlsLines compare rudder-tls with nginx-tls per point (no aim: the
+// issue sets it for plain HTTP).
+func (r *Result) tlsLines() string {
+	var b strings.Builder
+	for _, m := range r.Modes {
+		for _, c := range r.Connections {
+			ru, ng := m.find(PathRudderTLS, c), m.find(PathNginxTLS, c)
+			x, ok := m.ratio(PathRudderTLS, PathNginxTLS, c)
+			if !ok {
+				continue
+			}
+			fmt.Fprintf(&b, "- %s, %d connections: %.2f× nginx-tls, p99 %.3f ms against %.3f ms", m.Mode, c, x, ru.P99(), ng.P99())
+			if len(ru.ProxyCPUUs) > 0 && len(ng.ProxyCPUUs) > 0 {
+				fmt.Fprintf(&b, "; CPU per request %.1f µs against %.1f µs", report.Samples(ru.ProxyCPUUs).Median(), report.Samples(ng.ProxyCPUUs).Median())
+			}
+			b.WriteString(".\n")
+		}
+	}
+	if b.Len() == 0 {
+		return ""
+	}
+	return "\nOver TLS (no aim; the issue sets it for plain HTTP):\n\n" + b.String()
 }

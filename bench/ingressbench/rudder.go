@@ -14,8 +14,8 @@ import (
 
 // rudderIngress is a running `rudder ingress`.
 type rudderIngress struct {
-	proc *benchproc.Proc
-	port int
+	proc          *benchproc.Proc
+	port, tlsPort int
 }
 
 // startRudderIngress runs `rudder ingress` on free loopback ports (the flag
@@ -34,7 +34,8 @@ func startRudderIngress(ctx context.Context, ps *benchproc.Group, bin, kubeconfi
 	addr := func(p int) string { return "127.0.0.1:" + strconv.Itoa(p) }
 	args := append([]string{bin, "ingress", "--kubeconfig", kubeconfig,
 		"--http-addr", addr(ports[0]), "--https-addr", addr(ports[1]), "--metrics-addr", addr(ports[2]),
-		"--publish-address", "127.0.0.1", "--log-level", "warn"}, extra...)
+		"--publish-address", "127.0.0.1", "--log-level", "warn",
+		"--default-ssl-certificate", namespace + "/" + secretName}, extra...)
 	var env []string
 	if gomaxprocs > 0 {
 		env = append(env, "GOMAXPROCS="+strconv.Itoa(gomaxprocs))
@@ -43,7 +44,7 @@ func startRudderIngress(ctx context.Context, ps *benchproc.Group, bin, kubeconfi
 	if err != nil {
 		return nil, err
 	}
-	r := &rudderIngress{proc: p, port: ports[0]}
+	r := &rudderIngress{proc: p, port: ports[0], tlsPort: ports[1]}
 	healthz, probe := "http://"+addr(ports[2])+"/healthz", "http://"+addr(ports[0])+"/healthz"
 	if err := p.Poll(ctx, 60*time.Second, func() bool { return httpOK(healthz, "") && httpOK(probe, Host) }); err != nil {
 		return r, fmt.Errorf("wait for rudder ingress (%s 200, then Host %s routed): %w; log:\n%s", healthz, Host, err, benchproc.Tail(p.Log(), 20))

@@ -81,6 +81,7 @@ type bench struct {
 	kubeconfig                string
 	backends                  []*backend
 	directScript, proxyScript string
+	cert                      benchCert
 }
 
 // findTools fails early, with the fix, when a program the run needs is
@@ -100,7 +101,7 @@ func (b *bench) findTools() error {
 			return fmt.Errorf("ingressbench needs taskset (util-linux) for the pinned mode: %w", err)
 		}
 	}
-	if slices.Contains(b.cfg.Paths, PathRudder) {
+	if usesRudder(b.cfg.Paths) {
 		return hasIngressCommand(b.cfg.RudderBin)
 	}
 	return nil
@@ -117,7 +118,10 @@ func (b *bench) setup(ctx context.Context) error {
 	if b.directScript, b.proxyScript, err = writeScripts(b.tmp, b.backendAddrs()); err != nil {
 		return err
 	}
-	if !slices.Contains(b.cfg.Paths, PathRudder) {
+	if b.cert, err = newBenchCert(filepath.Join(b.tmp, "pki")); err != nil {
+		return err
+	}
+	if !usesRudder(b.cfg.Paths) {
 		return nil
 	}
 	b.pr.Step("starting rudder server")
@@ -127,7 +131,7 @@ func (b *bench) setup(ctx context.Context) error {
 	}
 	b.kubeconfig = cl.Kubeconfig
 	b.pr.Step("creating the Ingress, Service and EndpointSlices")
-	return createObjects(ctx, cl.Client, b.backends)
+	return createObjects(ctx, cl.Client, b.backends, b.cert)
 }
 
 func (b *bench) backendAddrs() []string {

@@ -23,7 +23,7 @@ func newBenchIngressCommand() *cobra.Command {
 Ingress for host ` + ingressbench.Host + ` routed to them, rudder ingress, and nginx with a generated
 reverse-proxy configuration (upstream keep-alive); then wrk asks for 1 KiB responses with
 keep-alive connections directly from the backends, through rudder ingress and through nginx,
-the paths alternating, --runs runs per path and connection count, pinned (proxy on CPU 0)
+in plain HTTP and over TLS, the paths alternating, --runs runs per path and connection count, pinned (proxy on CPU 0)
 and unpinned. It writes ingress.json, INGRESS.md and the logs to --out.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -51,7 +51,7 @@ and unpinned. It writes ingress.json, INGRESS.md and the logs to --out.`,
 	f.IntVar(&cfg.Runs, "runs", 0, "runs per path, mode and connection count (default 3)")
 	f.IntSliceVar(&cfg.Connections, "connections", nil, "wrk connection counts (default 16,64,256)")
 	f.IntVar(&cfg.Threads, "threads", 0, "wrk threads (default 2)")
-	f.StringSliceVar(&cfg.Paths, "paths", nil, "paths to measure: direct, rudder, nginx, nginx-headers (nginx doing rudder's header work), nginx-nokeepalive (default all but the last)")
+	f.StringSliceVar(&cfg.Paths, "paths", nil, "paths to measure: direct, rudder, nginx, nginx-headers (nginx doing rudder's header work), rudder-tls, nginx-tls (both over TLS), nginx-nokeepalive (default all but the last)")
 	f.StringSliceVar(&cfg.Modes, "modes", nil, "pinned (proxy CPU 0, wrk and backends CPU 1) and/or unpinned (default both)")
 	f.StringVar(&cfg.RudderBin, "rudder", "", "rudder binary for the server, the backends and rudder ingress (default: this binary)")
 	f.StringVar(&cfg.NginxBin, "nginx", "", "nginx binary (default /usr/sbin/nginx)")
