@@ -104,3 +104,25 @@ func (r *rawIO) Write(b []byte) (int, error) {
 	}
 	return r.n, nil
 }
+
+// rawConn is a connection whose reads and writes go through rawIO, for
+// a layer that does its own buffering on top (TLS). Reads and writes
+// have a rawIO each: net/http's servers, which may take the connection
+// over, read and write from different goroutines.
+type rawConn struct {
+	net.Conn
+	r, w *rawIO
+}
+
+// withRawIO is c reading and writing with raw system calls, or c itself
+// when it has no raw connection.
+func withRawIO(c net.Conn) net.Conn {
+	r, w := newRawIO(c), newRawIO(c)
+	if r == nil || w == nil {
+		return c
+	}
+	return &rawConn{Conn: c, r: r, w: w}
+}
+
+func (c *rawConn) Read(b []byte) (int, error)  { return c.r.Read(b) }
+func (c *rawConn) Write(b []byte) (int, error) { return c.w.Write(b) }

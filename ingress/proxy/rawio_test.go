@@ -75,3 +75,48 @@ func TestRawIO(t *testing.T) {
 		t.Fatalf("Read after the peer closed: %v, want EOF", err)
 	}
 }
+
+// TestRawConnDuplex: a rawConn reads and writes at the same time from two
+// goroutines (net/http's servers do, once they own the connection); the
+// race detector watches the two rawIOs.
+func TestRawConnDuplex(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		io.Copy(c, c) // echo
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := withRawIO(c)
+	if _, ok := rc.(*rawConn); !ok {
+		t.Fatalf("withRawIO gave a %T", rc)
+	}
+	defer rc.Close()
+	rc.SetDeadline(time.Now().Add(10 * time.Second))
+	msg := bytes.Repeat([]byte("duplex "), 1<<17)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := rc.Write(msg)
+		errc <- err
+	}()
+	got := make([]byte, len(msg))
+	if _, err := io.ReadFull(rc, got); err != nil {
+		t.Fatalf("read the echo: %v", err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	if !bytes.Equal(got, msg) {
+		t.Error("the echo differs")
+	}
+}

@@ -77,7 +77,8 @@ func (s *wireServer) serve() error {
 		delay = 0
 		wc := &wireConn{s: s, c: c, remote: c.RemoteAddr().String(), now: time.Now()}
 		if s.tlsConfig != nil {
-			wc.c = tls.Server(c, s.tlsConfig) // the handshake is the connection's goroutine's
+			// The handshake is the connection's goroutine's.
+			wc.c = tls.Server(withRawIO(c), s.tlsConfig)
 		}
 		if !s.track(wc) {
 			c.Close()
