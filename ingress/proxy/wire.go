@@ -194,13 +194,8 @@ func trimOWS(v []byte) []byte {
 // job).
 func connectionOptions(v []byte, closeConn *bool) bool {
 	for len(v) > 0 {
-		tok := v
-		if i := bytes.IndexByte(v, ','); i >= 0 {
-			tok, v = v[:i], v[i+1:]
-		} else {
-			v = nil
-		}
-		tok = trimOWS(tok)
+		var tok []byte
+		tok, v = nextToken(v)
 		switch {
 		case equalFold(tok, "close"):
 			*closeConn = true
@@ -216,17 +211,22 @@ func connectionOptions(v []byte, closeConn *bool) bool {
 // token tok.
 func hasToken(v []byte, tok string) bool {
 	for len(v) > 0 {
-		t := v
-		if i := bytes.IndexByte(v, ','); i >= 0 {
-			t, v = v[:i], v[i+1:]
-		} else {
-			v = nil
-		}
-		if equalFold(trimOWS(t), tok) {
+		var t []byte
+		t, v = nextToken(v)
+		if equalFold(t, tok) {
 			return true
 		}
 	}
 	return false
+}
+
+// nextToken splits the first element, white space trimmed, off a
+// comma-separated list.
+func nextToken(v []byte) (tok, rest []byte) {
+	if i := bytes.IndexByte(v, ','); i >= 0 {
+		return trimOWS(v[:i]), v[i+1:]
+	}
+	return trimOWS(v), nil
 }
 
 func isTokenChar(c byte) bool {
@@ -319,8 +319,9 @@ func parseResponse(head []byte, h *respHead) error {
 			}
 			h.chunked = true
 		case equalFold(name, "connection"):
-			for _, tok := range bytes.Split(value, []byte(",")) {
-				tok = trimOWS(tok)
+			for v := value; len(v) > 0; {
+				var tok []byte
+				tok, v = nextToken(v)
 				h.closeConn = h.closeConn || equalFold(tok, "close")
 				keepAlive = keepAlive || equalFold(tok, "keep-alive")
 				options = options || !(len(tok) == 0 || equalFold(tok, "close") || equalFold(tok, "keep-alive"))
@@ -355,8 +356,10 @@ func dropConnectionOptions(fields []field) {
 		if !equalFold(c.name, "connection") {
 			continue
 		}
-		for _, tok := range bytes.Split(c.value, []byte(",")) {
-			tok = bytes.ToLower(trimOWS(tok))
+		for v := c.value; len(v) > 0; {
+			var tok []byte
+			tok, v = nextToken(v)
+			tok = bytes.ToLower(tok)
 			for i := range fields {
 				if equalFold(fields[i].name, string(tok)) {
 					fields[i].drop = true
