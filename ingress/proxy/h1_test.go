@@ -1,9 +1,6 @@
 package proxy
 
 import (
-	"bufio"
-	"io"
-	"net"
 	"net/http"
 	"net/netip"
 	"testing"
@@ -20,28 +17,7 @@ func oneShotBackend(t *testing.T) netip.AddrPort {
 // rawBackend reads one request per connection, writes answer and closes
 // the connection.
 func rawBackend(t *testing.T, answer string) netip.AddrPort {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
-					return
-				}
-				io.WriteString(c, answer)
-			}()
-		}
-	}()
-	return netip.MustParseAddrPort(ln.Addr().String())
+	return newRecordingBackend(t, answer, true).addr
 }
 
 func TestStalePooledConnectionRetried(t *testing.T) {

@@ -25,7 +25,7 @@ func TestWireAndNetHTTPForwardAlike(t *testing.T) {
 		t.Skip("wire path off")
 	}
 	be := newRecordingBackend(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Up: 1\r\nX-Up: 2\r\n"+
-		"Connection: keep-alive\r\nKeep-Alive: timeout=5\r\nCache-Control: no-cache\r\n\r\nok")
+		"Connection: keep-alive\r\nKeep-Alive: timeout=5\r\nCache-Control: no-cache\r\n\r\nok", false)
 	wire := startProxy(t, Config{})
 	plain := startProxy(t, Config{NoWirePath: true})
 	rewrite := &route.Route{Path: "/api", PathType: route.Regex, Backend: backendOf(be.addr),
@@ -88,15 +88,16 @@ func TestWireAndNetHTTPForwardAlike(t *testing.T) {
 	}
 }
 
-// recordingBackend answers every request with one raw response on
-// keep-alive connections, and records the requests.
+// recordingBackend answers every request with one raw response and
+// records the requests. It keeps connections open unless oneShot, or
+// unless the answer closes them (HTTP/1.0, Connection: close).
 type recordingBackend struct {
 	addr netip.AddrPort
 	mu   sync.Mutex
 	reqs []*http.Request
 }
 
-func newRecordingBackend(t *testing.T, answer string) *recordingBackend {
+func newRecordingBackend(t *testing.T, answer string, oneShot bool) *recordingBackend {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -104,7 +105,9 @@ func newRecordingBackend(t *testing.T, answer string) *recordingBackend {
 	}
 	t.Cleanup(func() { ln.Close() })
 	b := &recordingBackend{addr: netip.MustParseAddrPort(ln.Addr().String())}
-	closes := strings.HasPrefix(answer, "HTTP/1.0") || strings.Contains(answer, "Connection: close")
+	closes := oneShot || strings.HasPrefix(answer, "HTTP/1.0") || strings.Contains(answer, "Connection: close")
+	head, _, _ := strings.Cut(answer, "\r\n\r\n")
+	head += "\r\n\r\n" // all of the answer to a HEAD request
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -123,11 +126,11 @@ func newRecordingBackend(t *testing.T, answer string) *recordingBackend {
 					b.mu.Lock()
 					b.reqs = append(b.reqs, req)
 					b.mu.Unlock()
-					body := answer
+					out := answer
 					if req.Method == http.MethodHead {
-						body = strings.TrimSuffix(answer, "ok")
+						out = head
 					}
-					if _, err := io.WriteString(c, body); err != nil || closes {
+					if _, err := io.WriteString(c, out); err != nil || closes {
 						return
 					}
 				}
@@ -218,7 +221,7 @@ func TestWireAndNetHTTPRelayAlike(t *testing.T) {
 		{"until close", "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			be := newRecordingBackend(t, tc.answer)
+			be := newRecordingBackend(t, tc.answer, false)
 			var got []*http.Response
 			for _, cfg := range []Config{{}, {NoWirePath: true}} {
 				tp := startProxy(t, cfg)
