@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
@@ -17,9 +18,10 @@ import (
 )
 
 // TestWireAndNetHTTPForwardAlike sends the same requests through a proxy
-// with the wire path and one without, and compares what the backend
-// receives and what the client gets back: the two paths must forward
-// alike (header names may differ in case: net/http canonicalizes them).
+// with the wire path and one without, over plain HTTP and over TLS, and
+// compares what the backend receives and what the client gets back: the
+// two paths must forward alike (header names may differ in case: net/http
+// canonicalizes them).
 func TestWireAndNetHTTPForwardAlike(t *testing.T) {
 	if os.Getenv(noWireEnv) != "" {
 		t.Skip("wire path off")
@@ -49,42 +51,65 @@ func TestWireAndNetHTTPForwardAlike(t *testing.T) {
 		{"rewrite with capture groups", "GET /api/users/7?x=1&y HTTP/1.1\r\nHost: foo.example\r\n\r\n", rewrite},
 		{"rewrite of the bare prefix", "GET /api?x HTTP/1.1\r\nHost: foo.example\r\n\r\n", rewrite},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			tbl := table(backendOf(be.addr), &route.Policy{})
-			if tc.rt != nil {
-				tbl = &fakeTable{routes: []*route.Route{tc.rt}}
+		for _, overTLS := range []bool{false, true} {
+			name := tc.name
+			if overTLS {
+				name += " over TLS"
 			}
-			wire.p.Swap(tbl)
-			plain.p.Swap(tbl)
-			wireServed := counterValue(t, wire.p.metrics.wire)
-			viaWire, respWire := be.exchange(t, wire.httpAddr, tc.head)
-			viaPlain, respPlain := be.exchange(t, plain.httpAddr, tc.head)
-			if counterValue(t, wire.p.metrics.wire) != wireServed+1 {
-				t.Fatal("the wire path did not serve the request: nothing compared")
-			}
-			if d := diffRequests(viaWire, viaPlain); d != "" {
-				t.Errorf("the backend received different requests (wire / net/http):\n%s", d)
-			}
-			if d := diffHeaders(respWire, respPlain, "Date", "X-Request-Id"); d != "" {
-				t.Errorf("the client got different responses (wire / net/http):\n%s", d)
-			}
-			for _, c := range []struct {
-				tp   *testProxy
-				req  *http.Request
-				resp http.Header
-			}{{wire, viaWire, respWire}, {plain, viaPlain, respPlain}} {
-				_, port, _ := net.SplitHostPort(c.tp.httpAddr)
-				if got := c.req.Header.Get("X-Forwarded-Port"); got != port {
-					t.Errorf("X-Forwarded-Port %q, want the proxy's port %s", got, port)
-				}
-				if id := c.resp.Get("X-Request-Id"); id != c.req.Header.Get("X-Request-Id") {
-					t.Errorf("X-Request-Id %q to the client, %q to the backend", id, c.req.Header.Get("X-Request-Id"))
-				}
-				if _, err := http.ParseTime(c.resp.Get("Date")); err != nil {
-					t.Errorf("Date: %v", err)
-				}
-			}
-		})
+			t.Run(name, func(t *testing.T) { forwardAlike(t, be, wire, plain, tc.head, tc.rt, overTLS) })
+		}
+	}
+}
+
+// forwardAlike is one request of TestWireAndNetHTTPForwardAlike through
+// both proxies, rt (nil: any request) routing it.
+func forwardAlike(t *testing.T, be *recordingBackend, wire, plain *testProxy, head string, rt *route.Route, overTLS bool) {
+	tbl := table(backendOf(be.addr), &route.Policy{})
+	if rt != nil {
+		tbl = &fakeTable{routes: []*route.Route{rt}}
+	}
+	wire.p.Swap(tbl)
+	plain.p.Swap(tbl)
+	addr := func(tp *testProxy) string {
+		if overTLS {
+			return tp.httpsAddr
+		}
+		return tp.httpAddr
+	}
+	wireServed := counterValue(t, wire.p.metrics.wire)
+	viaWire, respWire := be.exchange(t, addr(wire), head, overTLS)
+	viaPlain, respPlain := be.exchange(t, addr(plain), head, overTLS)
+	if counterValue(t, wire.p.metrics.wire) != wireServed+1 {
+		t.Fatal("the wire path did not serve the request: nothing compared")
+	}
+	if d := diffRequests(viaWire, viaPlain); d != "" {
+		t.Errorf("the backend received different requests (wire / net/http):\n%s", d)
+	}
+	if d := diffHeaders(respWire, respPlain, "Date", "X-Request-Id"); d != "" {
+		t.Errorf("the client got different responses (wire / net/http):\n%s", d)
+	}
+	for _, c := range []struct {
+		tp   *testProxy
+		req  *http.Request
+		resp http.Header
+	}{{wire, viaWire, respWire}, {plain, viaPlain, respPlain}} {
+		_, port, _ := net.SplitHostPort(addr(c.tp))
+		if got := c.req.Header.Get("X-Forwarded-Port"); got != port {
+			t.Errorf("X-Forwarded-Port %q, want the proxy's port %s", got, port)
+		}
+		if id := c.resp.Get("X-Request-Id"); id != c.req.Header.Get("X-Request-Id") {
+			t.Errorf("X-Request-Id %q to the client, %q to the backend", id, c.req.Header.Get("X-Request-Id"))
+		}
+		if _, err := http.ParseTime(c.resp.Get("Date")); err != nil {
+			t.Errorf("Date: %v", err)
+		}
+	}
+	want := "http"
+	if overTLS {
+		want = "https"
+	}
+	if got := viaWire.Header.Get("X-Forwarded-Proto"); got != want {
+		t.Errorf("X-Forwarded-Proto %q, want %s", got, want)
 	}
 }
 
@@ -142,12 +167,21 @@ func newRecordingBackend(t *testing.T, answer string, oneShot bool) *recordingBa
 
 // exchange sends head to the proxy at addr and returns what the backend
 // received and the response's header.
-func (b *recordingBackend) exchange(t *testing.T, addr, head string) (*http.Request, http.Header) {
+func (b *recordingBackend) exchange(t *testing.T, addr, head string, overTLS bool) (*http.Request, http.Header) {
 	t.Helper()
 	b.mu.Lock()
 	n := len(b.reqs)
 	b.mu.Unlock()
-	resp := rawExchange(t, addr, head, 1)[0]
+	var resp *http.Response
+	if overTLS {
+		c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp = exchangeOn(t, c, head, 1)[0]
+	} else {
+		resp = rawExchange(t, addr, head, 1)[0]
+	}
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
