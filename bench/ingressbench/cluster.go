@@ -30,9 +30,10 @@ const (
 	namespace   = "bench"
 	serviceName = "backend"
 	ingressName = "bench"
-	// secretName is the kubernetes.io/tls Secret of Host, which rudder
-	// also serves to clients without SNI (--default-ssl-certificate),
-	// as nginx serves its only certificate.
+	// secretName is the kubernetes.io/tls Secret of Host. Rudder also
+	// serves it to names no Ingress covers (--default-ssl-certificate),
+	// such as the 127.0.0.1 wrk sends as the server name; nginx serves
+	// its only certificate to every name.
 	secretName = "bench-tls"
 	className  = "rudder"
 	controller = "rudder.io/ingress"
