@@ -74,6 +74,7 @@ Every flag can also be given in a YAML --config file whose keys are the flag nam
 	f.DurationVar(&fl.proxy.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "time a client has to send its request header")
 	f.DurationVar(&fl.proxy.ClientBodyTimeout, "client-body-timeout", 60*time.Second, "longest pause between reads of a request body")
 	f.DurationVar(&fl.proxy.IdleTimeout, "idle-timeout", 75*time.Second, "how long an idle keep-alive client connection stays open")
+	f.DurationVar(&fl.proxy.ClientSendTimeout, "client-send-timeout", 60*time.Second, "longest pause of a client in accepting a response before its connection is closed")
 	f.DurationVar(&fl.proxy.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "on shutdown, how long in-flight requests may finish")
 	f.DurationVar(&fl.minSync, "min-sync-interval", 100*time.Millisecond, "shortest time between two configuration rebuilds")
 	return cmd

@@ -18,6 +18,7 @@ var errBodyTooLarge = errors.New("request body too large")
 func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, l *listener) {
 	st := &reqState{start: time.Now(), l: l}
 	st.rec.ResponseWriter = w
+	st.rec.startPacing(r, p.cfg.ClientSendTimeout)
 	st.id = requestID(r.Header)
 	st.idHeader = []string{st.id}
 	w.Header()["X-Request-Id"] = st.idHeader

@@ -28,6 +28,7 @@ const (
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultClientBodyTimeout = 60 * time.Second
 	DefaultIdleTimeout       = 75 * time.Second
+	DefaultClientSendTimeout = 60 * time.Second
 	DefaultShutdownTimeout   = 30 * time.Second
 	DefaultConnectTimeout    = 5 * time.Second
 	DefaultReadTimeout       = 60 * time.Second
@@ -54,6 +55,10 @@ type Config struct {
 	ClientBodyTimeout time.Duration
 	// IdleTimeout closes keep-alive connections idle that long.
 	IdleTimeout time.Duration
+	// ClientSendTimeout is the longest a client may take to accept more
+	// of a response before the proxy closes its connection (nginx's
+	// send_timeout): a pause, not the whole response.
+	ClientSendTimeout time.Duration
 	// AccessLog logs one line per request.
 	AccessLog bool
 	// Resolver resolves ExternalName backends; nil is net.DefaultResolver.
@@ -81,6 +86,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.ClientSendTimeout <= 0 {
+		c.ClientSendTimeout = DefaultClientSendTimeout
 	}
 	if c.Resolver == nil {
 		c.Resolver = net.DefaultResolver

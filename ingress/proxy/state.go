@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -42,7 +43,8 @@ type reqState struct {
 	cancel        context.CancelCauseFunc
 
 	// The upstream timer: SendTimeout while the body is sent, then
-	// ReadTimeout until the response headers.
+	// ReadTimeout until the response headers and for each read of the
+	// response body.
 	tmu         sync.Mutex
 	timer       *time.Timer
 	phase       int // phaseSending, phaseReading, phaseDone
@@ -76,6 +78,31 @@ func (st *reqState) headersReceived() bool {
 	defer st.tmu.Unlock()
 	st.phase = phaseDone
 	return st.timer == nil || st.timer.Stop()
+}
+
+// pacedBody is an upstream response body whose every read must return
+// within the read timeout: it bounds a pause in the response, as nginx's
+// proxy_read_timeout does, not its length. When the timer fires, the
+// request's context ends and so does the read.
+type pacedBody struct {
+	io.ReadCloser
+	st *reqState
+}
+
+func (b *pacedBody) Read(p []byte) (int, error) {
+	st := b.st
+	st.tmu.Lock()
+	if st.timer != nil {
+		st.timer.Reset(st.readTimeout)
+	}
+	st.tmu.Unlock()
+	n, err := b.ReadCloser.Read(p)
+	st.tmu.Lock()
+	if st.timer != nil {
+		st.timer.Stop()
+	}
+	st.tmu.Unlock()
+	return n, err
 }
 
 // choose picks the endpoint for the next attempt: the affinity cookie's
@@ -115,11 +142,48 @@ func (st *reqState) release() {
 	}
 }
 
-// recorder records the status and size of a response.
+// recorder records the status and size of a response, and paces the
+// client connection's writes.
 type recorder struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	// setWriteDeadline is the connection's (nil: not paced); wdl is the
+	// deadline set, sendTimeout the pause allowed.
+	setWriteDeadline func(time.Time) error
+	wdl              deadline
+	sendTimeout      time.Duration
+}
+
+// deadliner is what http.ResponseController uses to set a write
+// deadline, on HTTP/1 and HTTP/2 responses alike.
+type deadliner interface{ SetWriteDeadline(time.Time) error }
+
+// startPacing bounds the pauses in writing the response to d, as nginx's
+// send_timeout does: a client that stops reading loses its connection
+// (and frees the upstream one) instead of holding both. The deadline is
+// set now, since an earlier request on the connection left its own, and
+// moved before each write. A request to upgrade the connection gets
+// none: once hijacked, the tunnel is not written through here.
+func (r *recorder) startPacing(req *http.Request, d time.Duration) {
+	dl, ok := r.ResponseWriter.(deadliner)
+	if !ok {
+		return
+	}
+	if req.Header["Upgrade"] != nil {
+		dl.SetWriteDeadline(time.Time{})
+		return
+	}
+	r.setWriteDeadline, r.sendTimeout = dl.SetWriteDeadline, d
+	r.pace()
+}
+
+// pace moves the write deadline to sendTimeout from now, give or take
+// a 64th of it (see deadline).
+func (r *recorder) pace() {
+	if r.setWriteDeadline != nil {
+		r.wdl.extend(r.setWriteDeadline, time.Now(), r.sendTimeout)
+	}
 }
 
 // WriteHeader records the final status (101 included, other 1xx not).
@@ -128,6 +192,7 @@ func (r *recorder) WriteHeader(code int) {
 		r.status = code
 		noSniff(r.Header())
 	}
+	r.pace()
 	r.ResponseWriter.WriteHeader(code)
 }
 
@@ -136,6 +201,7 @@ func (r *recorder) Write(b []byte) (int, error) {
 		r.status = http.StatusOK
 		noSniff(r.Header())
 	}
+	r.pace()
 	n, err := r.ResponseWriter.Write(b)
 	r.bytes += int64(n)
 	return n, err
@@ -144,6 +210,7 @@ func (r *recorder) Write(b []byte) (int, error) {
 // Flush flushes the underlying writer.
 func (r *recorder) Flush() {
 	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		r.pace()
 		f.Flush()
 	}
 }

@@ -224,7 +224,8 @@ func (u *upstream) startTimer(st *reqState, req *http.Request, cancel context.Ca
 	st.timer = time.AfterFunc(d, func() { cancel(errUpstreamTimeout) })
 }
 
-// received handles response headers from ep: stops the timer, records
+// received handles response headers from ep: stops the timer (a body's
+// reads re-arm it, see pacedBody), records
 // the upstream latency and feeds outlier detection (502, 503 and 504
 // from the upstream count as failures, like Envoy's gateway errors).
 func (u *upstream) received(st *reqState, ep *endpoint, resp *http.Response, start time.Time) (*http.Response, error) {
@@ -234,6 +235,9 @@ func (u *upstream) received(st *reqState, ep *endpoint, resp *http.Response, sta
 	}
 	now := time.Now()
 	st.ri.upstream.Observe(now.Sub(start).Seconds())
+	if resp.StatusCode != http.StatusSwitchingProtocols && resp.Body != http.NoBody {
+		resp.Body = &pacedBody{ReadCloser: resp.Body, st: st}
+	}
 	switch resp.StatusCode {
 	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		u.failed(ep, now)

@@ -207,7 +207,7 @@ func FuzzCopyChunked(f *testing.F) {
 		r := bufio.NewReader(bytes.NewReader(in))
 		var out bytes.Buffer
 		w := bufio.NewWriter(&out)
-		n, err := copyChunked(w, r)
+		n, err := (&bodyRelay{w: w, r: r}).chunked()
 		w.Flush()
 		if err != nil {
 			return

@@ -159,7 +159,7 @@ func TestCopyChunked(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
 			w := bufio.NewWriter(&out)
-			n, err := copyChunked(w, bufio.NewReader(strings.NewReader(tc.in)))
+			n, err := (&bodyRelay{w: w, r: bufio.NewReader(strings.NewReader(tc.in))}).chunked()
 			w.Flush()
 			if (err != nil) != tc.err {
 				t.Fatalf("err = %v, want error %v", err, tc.err)

@@ -157,6 +157,7 @@ type wireConn struct {
 	// written: an error after it can only close the connection.
 	headSent bool
 	rdl      deadline // the client connection's read deadline
+	wdl      deadline // and its write deadline
 	// now is the time last read from the clock: at the end of the last
 	// request (or the accept). The wire path reads the clock three times
 	// per request (start, response head, end); on a VM each read is two
@@ -279,6 +280,9 @@ func (wc *wireConn) handoff() bool {
 		return false
 	}
 	wc.rdl.set(wc.c.SetReadDeadline, time.Time{})
+	if !wc.wdl.at.IsZero() { // net/http sets its own per request
+		wc.wdl.set(wc.c.SetWriteDeadline, time.Time{})
+	}
 	return wc.s.queue.push(&bufferedConn{Conn: wc.c, r: wc.br})
 }
 

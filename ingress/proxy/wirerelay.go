@@ -155,12 +155,13 @@ func (wc *wireConn) attempt(ri *routeInfo, ep *endpoint, id string, now time.Tim
 // roundTrip writes the request on pc, reads the response head and copies
 // the response to the client.
 func (wc *wireConn) roundTrip(ri *routeInfo, ep *endpoint, pc *h1Conn, id string, reused bool, sentAt time.Time) (int, int64, error) {
-	pol := ri.policy
+	p := wc.s.p
 	// One deadline, the read timeout, for both directions: sending a
 	// bodiless head (at most one buffer, into a connection whose last
 	// exchange completed) does not block, so SendTimeout has nothing to
 	// bound here; one timer update per request, not two.
-	pc.dl.extend(pc.c.SetDeadline, sentAt, orDefault(pol.ReadTimeout, DefaultReadTimeout))
+	readTimeout := orDefault(ri.policy.ReadTimeout, DefaultReadTimeout)
+	pc.dl.extend(pc.c.SetDeadline, sentAt, readTimeout)
 	wc.writeRequest(pc.bw, ri, id)
 	if err := pc.bw.Flush(); err != nil {
 		pc.c.Close()
@@ -195,9 +196,10 @@ func (wc *wireConn) roundTrip(ri *routeInfo, ep *endpoint, pc *h1Conn, id string
 	}
 	wc.br.Discard(wc.req.size) // the request is written: its head can go
 	wc.req.size = 0
+	wc.wdl.extend(wc.c.SetWriteDeadline, headAt, p.cfg.ClientSendTimeout)
 	wc.writeResponseHead(id, headAt)
 	pc.br.Discard(len(head))
-	sent, err := wc.copyBody(pc)
+	sent, err := wc.copyBody(pc, readTimeout)
 	if err != nil {
 		pc.c.Close()
 		return wc.resp.status, sent, err // the head is out: close the client too
@@ -330,140 +332,34 @@ func (wc *wireConn) writeResponseHead(id string, now time.Time) {
 }
 
 // copyBody copies the response body by its framing.
-func (wc *wireConn) copyBody(pc *h1Conn) (int64, error) {
+func (wc *wireConn) copyBody(pc *h1Conn, readTimeout time.Duration) (int64, error) {
 	r := &wc.resp
+	b := bodyRelay{w: wc.bw, r: pc.br, up: pc, readTimeout: readTimeout,
+		client: wc.c, cdl: &wc.wdl, sendTimeout: wc.s.p.cfg.ClientSendTimeout}
 	switch {
 	case bodyless(wc.req.method, r.status):
 		return 0, nil
 	case r.chunked:
-		return copyChunked(wc.bw, pc.br)
+		return b.chunked()
 	case r.contentLength >= 0:
-		return copyN(wc.bw, pc.br, r.contentLength)
+		return b.copyN(r.contentLength)
 	}
 	r.closeConn = true
-	return copyN(wc.bw, pc.br, -1)
-}
-
-// copyN copies n bytes (n < 0: up to EOF) from r to w, flushing w
-// whenever r has nothing buffered, so a response streamed by the
-// upstream reaches the client as it comes, while one that arrived whole
-// is written with one system call.
-func copyN(w *bufio.Writer, r *bufio.Reader, n int64) (int64, error) {
-	var done int64
-	for n < 0 || done < n {
-		if r.Buffered() == 0 {
-			if err := w.Flush(); err != nil {
-				return done, err
-			}
-			if _, err := r.Peek(1); err != nil {
-				if err == io.EOF && n < 0 {
-					return done, nil
-				}
-				if err == io.EOF {
-					err = io.ErrUnexpectedEOF
-				}
-				return done, err
-			}
-		}
-		k := r.Buffered()
-		if n >= 0 && int64(k) > n-done {
-			k = int(n - done)
-		}
-		b, _ := r.Peek(k)
-		if _, err := w.Write(b); err != nil {
-			return done, err
-		}
-		r.Discard(k)
-		done += int64(k)
-	}
-	return done, nil
-}
-
-// maxChunkLine bounds a chunk-size or trailer line.
-const maxChunkLine = 4 << 10
-
-// copyChunked copies a chunked body verbatim (extensions and trailers
-// included), checking its framing; it returns the payload bytes.
-func copyChunked(w *bufio.Writer, r *bufio.Reader) (int64, error) {
-	var total int64
-	for {
-		line, err := readLine(w, r)
-		if err != nil {
-			return total, err
-		}
-		// As net/http reads it: white space after the line, none before
-		// a ';', at most 16 digits.
-		size := bytes.TrimRight(line[:len(line)-2], " \t")
-		if i := bytes.IndexByte(size, ';'); i >= 0 {
-			if !fieldText(size[i:]) {
-				return total, errBadResponse
-			}
-			size = size[:i]
-		}
-		n, ok := parseDigits(size, 16)
-		if !ok || len(size) > 16 {
-			return total, errBadResponse
-		}
-		w.Write(line)
-		if n == 0 {
-			return total, copyTrailers(w, r)
-		}
-		if _, err := copyN(w, r, n); err != nil {
-			return total, err
-		}
-		total += n
-		end, err := readLine(w, r)
-		if err != nil || len(end) != 2 {
-			return total, errBadResponse
-		}
-		w.Write(end)
-	}
-}
-
-func copyTrailers(w *bufio.Writer, r *bufio.Reader) error {
-	for {
-		line, err := readLine(w, r)
-		if err != nil {
-			return err
-		}
-		if len(line) == 2 {
-			w.Write(line)
-			return nil
-		}
-		if _, _, ok := splitField(line[:len(line)-2]); !ok {
-			return errBadResponse
-		}
-		w.Write(line)
-	}
-}
-
-// readLine reads one CRLF-terminated line, CRLF included; the slice is
-// valid until the next read.
-// When r has nothing buffered, w is flushed first: the client gets what
-// came so far before the proxy waits for more.
-func readLine(w *bufio.Writer, r *bufio.Reader) ([]byte, error) {
-	if r.Buffered() == 0 {
-		if err := w.Flush(); err != nil {
-			return nil, err
-		}
-	}
-	line, err := r.ReadSlice('\n')
-	if err == bufio.ErrBufferFull || (err == nil && (len(line) > maxChunkLine || len(line) < 2 || line[len(line)-2] != '\r')) {
-		return nil, errBadResponse
-	}
-	return line, err
+	return b.copyN(-1)
 }
 
 // replyError answers the client with a short error.
 func (wc *wireConn) replyError(status int, id string) error {
 	text := http.StatusText(status)
+	now := time.Now()
+	wc.wdl.extend(wc.c.SetWriteDeadline, now, wc.s.p.cfg.ClientSendTimeout)
 	bw := wc.bw
 	bw.WriteString("HTTP/1.1 ")
 	bw.WriteString(strconv.Itoa(status))
 	bw.WriteString(" ")
 	bw.WriteString(text)
 	bw.WriteString("\r\nDate: ")
-	bw.WriteString(wc.s.p.dates.format(time.Now()))
+	bw.WriteString(wc.s.p.dates.format(now))
 	bw.WriteString("\r\nContent-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nX-Request-Id: ")
 	bw.WriteString(id)
 	bw.WriteString("\r\nContent-Length: ")
