@@ -139,11 +139,13 @@ func TestParseServiceRef(t *testing.T) {
 func TestConflictsDeterministic(t *testing.T) {
 	mk := func() []*networkingv1.Ingress {
 		return []*networkingv1.Ingress{
-			ing("b", "old", 1, rule("foo.com", path(prefix, "/", "b-old", 80), path(exact, "/x", "b-old", 80))),
+			ing("b", "old", 1, rule("foo.com", path(prefix, "/", "b-old", 80), path(exact, "/x", "b-old", 80), path(prefix, "/p", "b-old", 80))),
 			ing("a", "same-time", 2, rule("foo.com", path(prefix, "/", "a-same", 80))),
 			ing("c", "same-time", 2, rule("foo.com", path(prefix, "/", "c-same", 80))),
 			ing("a", "new", 3, rule("foo.com", path(exact, "/x", "a-new", 80), path(prefix, "/x", "a-new", 80))),
 			ing("a", "newest", 4, rule("FOO.com", path(impl, "/", "a-newest", 80))),
+			// The same Prefix rule as /p: trailing slashes do not count.
+			ing("a", "slash", 5, rule("foo.com", path(prefix, "/p/", "a-slash", 80))),
 		}
 	}
 	var first *Result
@@ -163,7 +165,7 @@ func TestConflictsDeterministic(t *testing.T) {
 			t.Fatalf("table differs with input order:\n%s", diff)
 		}
 	}
-	for _, tc := range []struct{ path, want string }{{"/", "b-old"}, {"/x", "b-old"}, {"/x/y", "a-new"}} {
+	for _, tc := range []struct{ path, want string }{{"/", "b-old"}, {"/x", "b-old"}, {"/x/y", "a-new"}, {"/p/q", "b-old"}, {"/p", "b-old"}} {
 		if got := svcOf(first.Table, "foo.com", tc.path); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.path, got, tc.want)
 		}
@@ -175,7 +177,7 @@ func TestConflictsDeterministic(t *testing.T) {
 		}
 		losers = append(losers, e.Namespace+"/"+e.Name)
 	}
-	want := []string{"a/new", "a/newest", "a/same-time", "c/same-time"}
+	want := []string{"a/new", "a/newest", "a/same-time", "a/slash", "c/same-time"}
 	if diff := cmp.Diff(want, losers); diff != "" {
 		t.Errorf("losers (-want +got):\n%s", diff)
 	}

@@ -24,7 +24,7 @@ func (b *builder) addRules(age int, ing *networkingv1.Ingress) {
 		for _, p := range rule.HTTP.Paths {
 			seq++
 			r, m, ok := b.compilePath(ing, ann, host, p)
-			if !ok || !b.claim(ing, fmt.Sprintf("host %q path %q (%s)", host, r.Path, r.PathType)) {
+			if !ok || !b.claim(ing, fmt.Sprintf("host %q path %q (%s)", host, m.key(r), r.PathType)) {
 				continue
 			}
 			r.Backend = b.ingressBackend(ing, &p.Backend)

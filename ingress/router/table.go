@@ -38,6 +38,18 @@ type matcher struct {
 	order  int // the Ingress's age rank, then rule order: tie-breaker
 }
 
+// key is the path that identifies the rule r among a host's: for
+// Prefix, without trailing slashes (/foo and /foo/ are one rule).
+func (m matcher) key(r *route.Route) string {
+	switch {
+	case r.PathType != route.Prefix:
+		return r.Path
+	case m.prefix == "":
+		return "/"
+	}
+	return m.prefix
+}
+
 func newTable() *Table {
 	return &Table{
 		exact:     map[string]*hostRules{},
@@ -108,12 +120,12 @@ func (t *Table) finish() {
 	}
 }
 
-// sort orders matchers: longer path first, Prefix before Regex, older
-// Ingress first.
+// sort orders matchers: longer path first (a Prefix's without trailing
+// slashes), Prefix before Regex, older Ingress first.
 func (h *hostRules) sort() {
 	sort.SliceStable(h.ordered, func(i, j int) bool {
 		a, b := h.ordered[i], h.ordered[j]
-		if la, lb := len(a.route.Path), len(b.route.Path); la != lb {
+		if la, lb := len(a.key(a.route)), len(b.key(b.route)); la != lb {
 			return la > lb
 		}
 		if (a.re == nil) != (b.re == nil) {
