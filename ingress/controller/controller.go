@@ -218,7 +218,7 @@ func (c *Controller) sync(ctx context.Context, _ bool) error {
 	}
 	ings := byKey(in.Ingresses)
 	c.events.report(ings, res.Events)
-	err = c.status.update(ctx, ings, res.Served, c.publishAddresses(nodes))
+	err = c.status.update(ctx, ings, res.Served, res.Unowned, c.publishAddresses(nodes))
 	c.cfg.Metrics.observeSync(built, len(res.Served), err)
 	return err
 }

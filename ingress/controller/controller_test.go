@@ -53,7 +53,17 @@ func objects() []any {
 			Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"10.244.1.5"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}}},
 		ingress("mine", &class, "web.example"),
 		ingress("theirs", &other, "theirs.example"),
+		// Left by this controller before a restart: the Ingress moved to
+		// a class that does not exist meanwhile.
+		withStatus(ingress("leftover", ptr("gone"), "leftover.example"), "198.18.0.11"),
+		// Another controller publishing the same address is left alone.
+		withStatus(ingress("theirs-too", &other, "theirs-too.example"), "198.18.0.11"),
 	}
+}
+
+func withStatus(ing *networkingv1.Ingress, ip string) *networkingv1.Ingress {
+	ing.Status.LoadBalancer.Ingress = []networkingv1.IngressLoadBalancerIngress{{IP: ip}}
+	return ing
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -122,6 +132,13 @@ func TestController(t *testing.T) {
 	ing, _ := client.NetworkingV1().Ingresses("ns").Get(ctx, "theirs", metav1.GetOptions{})
 	if len(ing.Status.LoadBalancer.Ingress) != 0 {
 		t.Errorf("status written on another class's Ingress: %+v", ing.Status)
+	}
+	waitFor(t, "the leftover address cleared", func() bool {
+		ing, err := client.NetworkingV1().Ingresses("ns").Get(ctx, "leftover", metav1.GetOptions{})
+		return err == nil && len(ing.Status.LoadBalancer.Ingress) == 0
+	})
+	if ing, _ := client.NetworkingV1().Ingresses("ns").Get(ctx, "theirs-too", metav1.GetOptions{}); len(ing.Status.LoadBalancer.Ingress) != 1 {
+		t.Errorf("status of another class's Ingress changed: %+v", ing.Status)
 	}
 	waitFor(t, "an event about the unknown annotation", func() bool {
 		evs, _ := client.CoreV1().Events("ns").List(ctx, metav1.ListOptions{})

@@ -17,7 +17,10 @@ import (
 
 // statusWriter keeps status.loadBalancer.ingress of the served Ingresses
 // equal to the publish addresses, and clears it from Ingresses this
-// process served before and serves no more (their class changed). Every
+// process served before and serves no more (their class changed), and
+// from Ingresses no controller serves when it holds exactly the publish
+// addresses: left by this controller before a restart (the Ingress
+// moved to a class that does not exist meanwhile). Every
 // replica computes the same sorted list, so replicas agree and only the
 // first to see a difference writes.
 type statusWriter struct {
@@ -27,7 +30,7 @@ type statusWriter struct {
 }
 
 func (w *statusWriter) update(ctx context.Context, ings map[string]*networkingv1.Ingress,
-	served []types.NamespacedName, addrs []string) error {
+	served, unowned []types.NamespacedName, addrs []string) error {
 	want := loadBalancerStatus(addrs)
 	var errs []error
 	now := make(map[string]bool, len(served))
@@ -56,8 +59,18 @@ func (w *statusWriter) update(ctx context.Context, ings map[string]*networkingv1
 				errs = append(errs, err)
 				continue
 			}
+			now[key] = true // cleared: not again below
 		}
 		delete(w.mine, key)
+	}
+	for _, nn := range unowned {
+		ing := ings[nn.Namespace+"/"+nn.Name]
+		if ing == nil || now[nn.Namespace+"/"+nn.Name] || len(want) == 0 || !equalStatus(ing.Status.LoadBalancer.Ingress, want) {
+			continue
+		}
+		if err := w.write(ctx, nn, nil); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("update ingress status: %w (and %d more)", errs[0], len(errs)-1)

@@ -39,18 +39,21 @@ func TestClassSelection(t *testing.T) {
 		classes []*networkingv1.IngressClass
 		cfg     Config
 		want    []string
+		// unowned: no controller serves them; legacy-annotated ones
+		// never count (a pre-IngressClass controller may).
+		unowned []string
 	}{
 		{"ours not default", []*networkingv1.IngressClass{ourClass("rudder", false), otherClass("nginx", false)},
-			Config{}, []string{"by-name", "legacy"}},
+			Config{}, []string{"by-name", "legacy"}, []string{"classless", "missing"}},
 		{"ours default", []*networkingv1.IngressClass{ourClass("rudder", true), otherClass("nginx", false)},
-			Config{}, []string{"by-name", "classless", "legacy"}},
+			Config{}, []string{"by-name", "classless", "legacy"}, []string{"missing"}},
 		{"other default", []*networkingv1.IngressClass{ourClass("rudder", false), otherClass("nginx", true)},
-			Config{}, []string{"by-name", "legacy"}},
+			Config{}, []string{"by-name", "legacy"}, []string{"missing"}},
 		{"watch without class", []*networkingv1.IngressClass{ourClass("rudder", false)},
-			Config{WatchWithoutClass: true}, []string{"by-name", "classless", "legacy"}},
-		{"no classes", nil, Config{WatchWithoutClass: true}, []string{"classless"}},
+			Config{WatchWithoutClass: true}, []string{"by-name", "classless", "legacy"}, []string{"missing", "other"}},
+		{"no classes", nil, Config{WatchWithoutClass: true}, []string{"classless"}, []string{"by-name", "missing", "other"}},
 		{"other controller name", []*networkingv1.IngressClass{ourClass("rudder", true)},
-			Config{Controller: "example.com/other"}, nil},
+			Config{Controller: "example.com/other"}, nil, []string{"missing", "other"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := Build(tc.cfg, withServices(Input{Classes: tc.classes, Ingresses: all}))
@@ -60,6 +63,13 @@ func TestClassSelection(t *testing.T) {
 			}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("served (-want +got):\n%s", diff)
+			}
+			var unowned []string
+			for _, n := range res.Unowned {
+				unowned = append(unowned, n.Name)
+			}
+			if diff := cmp.Diff(tc.unowned, unowned); diff != "" {
+				t.Errorf("unowned (-want +got):\n%s", diff)
 			}
 			if (len(tc.want) > 0) != (res.Table.Match("x.com", "/") != nil) {
 				t.Errorf("table does not agree with Served")

@@ -4,6 +4,7 @@ import (
 	"sort"
 
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // The annotations that select an Ingress's class.
@@ -48,6 +49,41 @@ func isOurs(ing *networkingv1.Ingress, ours map[string]bool, classless bool) boo
 		return ours[name]
 	}
 	return classless
+}
+
+// unowned returns the Ingresses that no controller serves, sorted: their
+// spec.ingressClassName names an IngressClass that does not exist, or
+// they name no class while no class is the default (and
+// WatchWithoutClass does not make them ours). One named only by the
+// legacy annotation may belong to a controller that predates
+// IngressClass, so it is not counted.
+func unowned(cfg Config, in Input) []types.NamespacedName {
+	exists := map[string]bool{}
+	anyDefault := false
+	for _, c := range in.Classes {
+		if c == nil {
+			continue
+		}
+		exists[c.Name] = true
+		anyDefault = anyDefault || c.Annotations[DefaultClassAnnotation] == "true"
+	}
+	var out []types.NamespacedName
+	for _, ing := range in.Ingresses {
+		if ing == nil {
+			continue
+		}
+		_, legacy := ing.Annotations[LegacyClassAnnotation]
+		name := ing.Spec.IngressClassName
+		switch {
+		case name != nil && *name != "" && exists[*name]:
+		case name != nil && *name != "":
+			out = append(out, types.NamespacedName{Namespace: ing.Namespace, Name: ing.Name})
+		case !legacy && !anyDefault && !cfg.WatchWithoutClass:
+			out = append(out, types.NamespacedName{Namespace: ing.Namespace, Name: ing.Name})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out
 }
 
 // older orders Ingresses by creationTimestamp, then namespace/name.

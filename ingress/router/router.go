@@ -54,6 +54,9 @@ type Result struct {
 	Table *Table
 	// Served are our Ingresses, sorted: they get status addresses.
 	Served []types.NamespacedName
+	// Unowned are the Ingresses no controller serves (see unowned),
+	// sorted: an address in their status is a leftover.
+	Unowned []types.NamespacedName
 	// Events are about individual Ingresses (or, with empty Namespace
 	// and Name, about Config), sorted.
 	Events []Event
@@ -118,6 +121,7 @@ func Build(cfg Config, in Input) *Result {
 		res.Served = append(res.Served, types.NamespacedName{Namespace: ing.Namespace, Name: ing.Name})
 	}
 	sort.Slice(res.Served, func(i, j int) bool { return res.Served[i].String() < res.Served[j].String() })
+	res.Unowned = unowned(cfg, in)
 	return res
 }
 
