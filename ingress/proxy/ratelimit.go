@@ -44,7 +44,7 @@ func (l *rateLimiter) allow(scope string, addr netip.Addr, rps int, now time.Tim
 	b, ok := l.buckets[k]
 	if !ok {
 		if len(l.buckets) >= l.max {
-			l.evict(now, float64(rps))
+			l.evict(now)
 		}
 		b = bucket{tokens: burst, last: now}
 	} else {
@@ -62,18 +62,32 @@ func (l *rateLimiter) allow(scope string, addr netip.Addr, rps int, now time.Tim
 	return allowed
 }
 
-// evict drops the buckets that have been idle long enough to be full
-// again (forgetting them changes nothing); when that frees nothing, it
-// drops them all, failing open rather than growing without bound.
-func (l *rateLimiter) evict(now time.Time, rps float64) {
+// evictSample is how many buckets evict looks at.
+const evictSample = 64
+
+// evict makes room for one bucket. A bucket idle long enough to be full
+// again goes first: forgetting it changes nothing. Else the least
+// recently used of up to evictSample buckets goes (map order is random,
+// so this approximates LRU, as Redis does): under a flood of new
+// addresses, the active clients keep their limits, and making room costs
+// the same however many buckets there are.
+func (l *rateLimiter) evict(now time.Time) {
+	var oldest limitKey
+	var oldestAt time.Time
+	n := 0
 	for k, b := range l.buckets {
-		if now.Sub(b.last).Seconds()*rps >= burstFactor*rps {
+		if now.Sub(b.last) >= burstFactor*time.Second {
 			delete(l.buckets, k)
+			return
+		}
+		if n == 0 || b.last.Before(oldestAt) {
+			oldest, oldestAt = k, b.last
+		}
+		if n++; n == evictSample {
+			break
 		}
 	}
-	if len(l.buckets) >= l.max {
-		clear(l.buckets)
-	}
+	delete(l.buckets, oldest)
 }
 
 func (l *rateLimiter) len() int {

@@ -92,6 +92,23 @@ func TestRateLimiter(t *testing.T) {
 	if n := l.len(); n > 4 {
 		t.Fatalf("limiter holds %d buckets, max 4", n)
 	}
+	// A flood of new addresses, none idle: a client that used its burst
+	// stays limited (the least recently used buckets go, not all).
+	l = newRateLimiter(4)
+	for range 5 {
+		l.allow("ns/ing", a, 1, t0)
+	}
+	for i := range 100 {
+		at := t0.Add(time.Duration(2*i+1) * time.Microsecond)
+		l.allow("ns/ing", netip.AddrFrom4([4]byte{10, 0, 1, byte(i)}), 1, at)
+		l.allow("ns/ing", a, 1, at.Add(time.Microsecond)) // a stays the most recently used
+	}
+	if n := l.len(); n > 4 {
+		t.Fatalf("limiter holds %d buckets, max 4", n)
+	}
+	if l.allow("ns/ing", a, 1, t0.Add(time.Millisecond)) {
+		t.Fatal("a flood of new addresses reset the limit of an active client")
+	}
 }
 
 func TestEjectionBackoff(t *testing.T) {
