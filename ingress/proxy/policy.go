@@ -38,16 +38,17 @@ func redirectLocation(host string, r *http.Request) string {
 }
 
 // corsOrigin is the Allow-Origin value for a request Origin under c, or
-// "" when the origin is not allowed. With credentials a wildcard reflects
-// the origin, as browsers refuse "*" there.
+// "" when the origin is not allowed. A wildcard answers "*", with
+// credentials allowed or not, as ingress-nginx does: reflecting the
+// Origin instead would let any site make requests with the user's
+// cookies (browsers refuse credentials with "*" for that reason).
+// Credentialed CORS needs the origins listed.
 func corsOrigin(c *route.CORS, origin string) string {
 	if origin == "" {
 		return ""
 	}
 	for _, o := range c.AllowOrigins {
 		switch {
-		case o == "*" && c.AllowCredentials:
-			return origin
 		case o == "*":
 			return "*"
 		case strings.EqualFold(o, origin):
@@ -66,7 +67,7 @@ func isPreflight(r *http.Request) bool {
 // setCORS adds the headers every response to an allowed origin gets.
 func setCORS(h http.Header, c *route.CORS, allowOrigin string) {
 	h.Set("Access-Control-Allow-Origin", allowOrigin)
-	if c.AllowCredentials {
+	if c.AllowCredentials && allowOrigin != "*" { // browsers refuse the pair
 		h.Set("Access-Control-Allow-Credentials", "true")
 	}
 	if c.ExposeHeaders != "" {

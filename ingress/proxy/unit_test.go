@@ -55,7 +55,7 @@ func TestCORSOrigin(t *testing.T) {
 		want   string
 	}{
 		{"wildcard", route.CORS{AllowOrigins: []string{"*"}}, "https://a", "*"},
-		{"wildcard with credentials reflects", route.CORS{AllowOrigins: []string{"*"}, AllowCredentials: true}, "https://a", "https://a"},
+		{"wildcard with credentials does not reflect", route.CORS{AllowOrigins: []string{"*"}, AllowCredentials: true}, "https://a", "*"},
 		{"exact", route.CORS{AllowOrigins: []string{"https://b", "https://a"}}, "https://a", "https://a"},
 		{"not listed", route.CORS{AllowOrigins: []string{"https://b"}}, "https://a", ""},
 		{"no origin", route.CORS{AllowOrigins: []string{"*"}}, "", ""},
