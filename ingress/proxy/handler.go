@@ -17,7 +17,7 @@ var errBodyTooLarge = errors.New("request body too large")
 // serve is the proxy's ServeHTTP for a request from listener l.
 func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, l *listener) {
 	st := &reqState{start: time.Now(), l: l}
-	st.rec.ResponseWriter = w
+	st.rec.ResponseWriter, st.rec.active = w, p.metrics.active
 	st.rec.startPacing(r, p.cfg.ClientSendTimeout)
 	st.id = requestID(r.Header)
 	st.idHeader = []string{st.id}

@@ -193,6 +193,16 @@ func counterValue(t *testing.T, c prometheus.Counter) float64 {
 	return m.GetCounter().GetValue()
 }
 
+// gaugeValue reads a gauge.
+func gaugeValue(t *testing.T, g prometheus.Gauge) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := g.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetGauge().GetValue()
+}
+
 // testCert makes a self-signed certificate for names.
 func testCert(t *testing.T, names ...string) *tls.Certificate {
 	t.Helper()
@@ -225,4 +235,15 @@ type tlsCert = tls.Certificate
 
 func tlsDial(addr, sni string) (*tls.Conn, error) {
 	return tls.Dial("tcp", addr, &tls.Config{ServerName: sni, InsecureSkipVerify: true})
+}
+
+// waitUntil polls ok for up to 10 s.
+func waitUntil(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if ok() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
 }

@@ -126,23 +126,37 @@ func TestWebsocketEcho(t *testing.T) {
 	})
 	tp := startProxy(t, Config{})
 	tp.p.Swap(table(backendOf(ep), &route.Policy{}))
-	conn, resp, err := websocket.DefaultDialer.Dial("ws://"+tp.httpAddr+"/echo", nil)
-	if err != nil {
-		t.Fatalf("dial websocket: %v (response %v)", err, resp)
-	}
-	defer conn.Close()
-	for i := range 3 {
-		msg := fmt.Sprintf("hello %d", i)
-		if err := conn.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
-			t.Fatal(err)
-		}
-		_, got, err := conn.ReadMessage()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(got) != msg {
-			t.Fatalf("echo: got %q, want %q", got, msg)
-		}
+	for _, tc := range []struct{ name, url string }{
+		{"plain", "ws://" + tp.httpAddr + "/echo"},
+		{"TLS", "wss://" + tp.httpsAddr + "/echo"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := websocket.Dialer{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+			conn, resp, err := d.Dial(tc.url, nil)
+			if err != nil {
+				t.Fatalf("dial websocket: %v (response %v)", err, resp)
+			}
+			defer conn.Close()
+			for i := range 3 {
+				msg := fmt.Sprintf("hello %d", i)
+				if err := conn.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
+					t.Fatal(err)
+				}
+				_, got, err := conn.ReadMessage()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(got) != msg {
+					t.Fatalf("echo: got %q, want %q", got, msg)
+				}
+			}
+			// The tunnel is an active client connection until it closes.
+			if n := gaugeValue(t, tp.p.metrics.active); n != 1 {
+				t.Errorf("active connections with the websocket open: %v, want 1", n)
+			}
+			conn.Close()
+			waitUntil(t, "no active connection", func() bool { return gaugeValue(t, tp.p.metrics.active) == 0 })
+		})
 	}
 }
 

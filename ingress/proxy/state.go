@@ -1,12 +1,16 @@
 package proxy
 
 import (
+	"bufio"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"rudder/ingress/route"
 )
@@ -153,6 +157,8 @@ type recorder struct {
 	setWriteDeadline func(time.Time) error
 	wdl              deadline
 	sendTimeout      time.Duration
+	// active counts client connections, hijacked ones included.
+	active prometheus.Gauge
 }
 
 // deadliner is what http.ResponseController uses to set a write
@@ -213,6 +219,33 @@ func (r *recorder) Flush() {
 		r.pace()
 		f.Flush()
 	}
+}
+
+// Hijack hands the connection to ReverseProxy's upgrade tunnel. net/http
+// stops counting it then (StateHijacked); it stays an active connection
+// until the tunnel closes it.
+func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(r.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	if r.active == nil {
+		return c, brw, nil
+	}
+	r.active.Inc()
+	return &countedConn{Conn: c, active: r.active}, brw, nil
+}
+
+// countedConn is a hijacked connection counted in active until closed.
+type countedConn struct {
+	net.Conn
+	active prometheus.Gauge
+	once   sync.Once
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(c.active.Dec)
+	return c.Conn.Close()
 }
 
 // Unwrap lets http.ResponseController reach the connection (hijacking
