@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -10,9 +11,11 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
 	dto "github.com/prometheus/client_model/go"
 
 	"rudder/ingress/route"
@@ -59,13 +62,57 @@ func TestHTTPSBackendGetsSNI(t *testing.T) {
 	}
 }
 
+// TestExternalName: an ExternalName backend's name is resolved through
+// DNS (the configured resolver, here a test server that is the only one
+// to know the name) when the proxy connects.
 func TestExternalName(t *testing.T) {
 	ep := backend(t, "ext", nil)
-	tp := startProxy(t, Config{})
-	tp.p.Swap(table(&route.Backend{Key: "ns/ext:80", ExternalName: "localhost", ExternalPort: ep.Port()}, &route.Policy{}))
+	var queries atomic.Int32
+	dnsAddr := dnsServer(t, &queries, map[string]net.IP{"backend.rudder.test.": net.IPv4(127, 0, 0, 1)})
+	res := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "udp", dnsAddr)
+	}}
+	tp := startProxy(t, Config{Resolver: res})
+	tp.p.Swap(table(&route.Backend{Key: "ns/ext:80", ExternalName: "backend.rudder.test", ExternalPort: ep.Port()}, &route.Policy{}))
 	if r := get(t, tp.client(t, false), "http://foo.example/"); r.code != http.StatusOK || r.backend != "ext" {
 		t.Fatalf("got %d from %q", r.code, r.backend)
 	}
+	if queries.Load() == 0 {
+		t.Error("the name was not looked up in DNS")
+	}
+}
+
+// dnsServer answers A queries for names over UDP on loopback (NXDOMAIN
+// for other names), counting queries; it returns its address.
+func dnsServer(t *testing.T, queries *atomic.Int32, names map[string]net.IP) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
+		queries.Add(1)
+		m := new(dns.Msg)
+		m.SetReply(q)
+		for _, qq := range q.Question {
+			ip, ok := names[qq.Name]
+			switch {
+			case !ok:
+				m.Rcode = dns.RcodeNameError
+			case qq.Qtype == dns.TypeA:
+				m.Answer = append(m.Answer, &dns.A{A: ip,
+					Hdr: dns.RR_Header{Name: qq.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 5}})
+			}
+		}
+		w.WriteMsg(m)
+	})}
+	started := make(chan struct{})
+	srv.NotifyStartedFunc = func() { close(started) }
+	go srv.ActivateAndServe()
+	<-started
+	t.Cleanup(func() { srv.Shutdown() })
+	return pc.LocalAddr().String()
 }
 
 func TestSlowClientBody(t *testing.T) {
