@@ -6,7 +6,9 @@
 // prefix are the same. When both spellings of a key are set, the
 // rudder.io/ one wins. Keys under either prefix that this package does not
 // implement (including real ingress-nginx ones such as
-// configuration-snippet) are reported as Problems, never ignored silently.
+// configuration-snippet) are reported as Problems, never ignored silently;
+// so are the options of a feature left off (cors-* without enable-cors,
+// session-cookie-* without affinity).
 // An invalid value is reported too and the key falls back to its default,
 // except the source allow list, which fails closed (Policy.DenyAll).
 // Annotations under other prefixes are ignored.

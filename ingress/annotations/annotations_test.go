@@ -85,13 +85,15 @@ func keyCases() []keyCase {
 			r.Policy.Affinity = &route.Affinity{CookieName: "INGRESSCOOKIE"}
 		}, problems: []string{"session-cookie-max-age", "session-cookie-name", "session-cookie-path"}},
 		{name: "affinity bad", in: map[string]string{"affinity": "ip"}, want: func(*Result) {}, problems: []string{"affinity"}},
-		{name: "cookie without affinity", in: map[string]string{"session-cookie-name": "x"}, want: func(*Result) {}},
+		{name: "cookie without affinity", in: map[string]string{"session-cookie-name": "x"}, want: func(*Result) {},
+			problems: []string{"session-cookie-name"}},
 		{name: "protocol grpc", in: map[string]string{"backend-protocol": "grpc"}, want: func(r *Result) { r.Policy.Protocol = route.GRPC }},
 		{name: "protocol HTTPS", in: map[string]string{"backend-protocol": "HTTPS"}, want: func(r *Result) { r.Policy.Protocol = route.HTTPS }},
 		{name: "protocol GRPCS", in: map[string]string{"backend-protocol": "GRPCS"}, want: func(r *Result) { r.Policy.Protocol = route.GRPCS }},
 		{name: "protocol bad", in: map[string]string{"backend-protocol": "FCGI"}, want: func(*Result) {}, problems: []string{"backend-protocol"}},
 		{name: "cors", in: map[string]string{"enable-cors": "true"}, want: func(r *Result) { r.Policy.CORS = defaultCORS() }},
-		{name: "cors off ignores options", in: map[string]string{"cors-allow-origin": "https://a"}, want: func(*Result) {}},
+		{name: "cors off reports options", in: map[string]string{"cors-allow-origin": "https://a"}, want: func(*Result) {},
+			problems: []string{"cors-allow-origin"}},
 		{name: "cors options", in: map[string]string{
 			"enable-cors": "true", "cors-allow-origin": "https://a.com, https://b.com", "cors-allow-methods": "GET",
 			"cors-allow-headers": "X-A", "cors-expose-headers": "X-B", "cors-allow-credentials": "false", "cors-max-age": "60",
@@ -230,5 +232,29 @@ func TestParseDuration(t *testing.T) {
 		if (err == nil) != tc.ok || got != tc.want {
 			t.Errorf("ParseDuration(%q) = %v, %v; want %v ok=%v", tc.in, got, err, tc.want, tc.ok)
 		}
+	}
+}
+
+// TestInertOptions: options of a feature that is off are reported, not
+// silently ignored; with the feature on they are not.
+func TestInertOptions(t *testing.T) {
+	opts := map[string]string{
+		NginxPrefix + "cors-allow-origin":    "https://a.com",
+		RudderPrefix + "session-cookie-name": "route",
+	}
+	var keys []string
+	for _, p := range Parse(opts).Problems {
+		keys = append(keys, p.Key)
+		if p.Unknown || !strings.Contains(p.Message, "no effect without") {
+			t.Errorf("%s: %q, want a known key without effect", p.Key, p.Message)
+		}
+	}
+	if diff := cmp.Diff([]string{NginxPrefix + "cors-allow-origin", RudderPrefix + "session-cookie-name"}, keys); diff != "" {
+		t.Error(diff)
+	}
+	opts[RudderPrefix+"enable-cors"] = "true"
+	opts[RudderPrefix+"affinity"] = "cookie"
+	if got := Parse(opts); len(got.Problems) != 0 {
+		t.Errorf("problems with the features on: %+v", got.Problems)
 	}
 }

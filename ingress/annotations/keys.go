@@ -136,6 +136,7 @@ func (p *parser) parseBasics() {
 func (p *parser) parseAffinity() {
 	e, ok := p.get(keyAffinity)
 	if !ok {
+		p.inert(`affinity: "cookie"`, keyCookieName, keyCookieMaxAge, keyCookiePath)
 		return
 	}
 	if strings.ToLower(strings.TrimSpace(e.value)) != "cookie" {
@@ -186,6 +187,8 @@ func (p *parser) parseCORS() {
 	enable := false
 	p.boolKey(keyEnableCORS, &enable)
 	if !enable {
+		p.inert(`enable-cors: "true"`, keyCORSOrigin, keyCORSMethods, keyCORSHeaders, keyCORSExpose,
+			keyCORSCredentials, keyCORSMaxAge)
 		return
 	}
 	c := &route.CORS{
@@ -215,6 +218,16 @@ func (p *parser) parseCORS() {
 		}
 	}
 	p.res.Policy.CORS = c
+}
+
+// inert reports the option keys that are set although what they tune is
+// off: a user who wrote them expects them to do something.
+func (p *parser) inert(needs string, names ...string) {
+	for _, n := range names {
+		if e, ok := p.get(n); ok {
+			p.problem(e.key, "has no effect without "+needs+"; ignored")
+		}
+	}
 }
 
 // stringKey sets *dst to the trimmed value of name.
