@@ -9,6 +9,7 @@ import (
 	"github.com/miekg/dns"
 
 	"rudder/dns/cache"
+	"rudder/dns/dnstest"
 	"rudder/dns/forward"
 	"rudder/dns/hosts"
 	"rudder/dns/plugin"
@@ -18,24 +19,14 @@ import (
 // error reply for the rcodes a handler leaves unwritten.
 func serveOn(t *testing.T, h plugin.Handler) string {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+	return dnstest.ServeUDP(t, dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
 		rcode, _ := h.ServeDNS(context.Background(), w, r)
 		if !plugin.ClientWrite(rcode) {
 			m := new(dns.Msg)
 			m.SetRcode(r, rcode)
 			w.WriteMsg(m)
 		}
-	})}
-	started := make(chan struct{})
-	srv.NotifyStartedFunc = func() { close(started) }
-	go srv.ActivateAndServe()
-	<-started
-	t.Cleanup(func() { srv.Shutdown() })
-	return pc.LocalAddr().String()
+	}))
 }
 
 // TestChainOverSockets runs hosts, cache and forward in one chain between

@@ -1,5 +1,5 @@
 // Package dnstest holds helpers for testing DNS handlers: a Recorder that
-// stands in for the server's ResponseWriter.
+// stands in for the server's ResponseWriter, and servers on loopback.
 package dnstest
 
 import (

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"rudder/dns/dnstest"
 )
 
 // stub is an upstream the test runs on 127.0.0.1, over UDP and TCP on one
@@ -28,11 +30,7 @@ func startStub(t testing.TB, handle func(w dns.ResponseWriter, r *dns.Msg) *dns.
 	s.addr = pc.LocalAddr().String()
 	h := dns.HandlerFunc(s.serve)
 	for _, srv := range []*dns.Server{{PacketConn: pc, Handler: h}, {Listener: l, Handler: h}} {
-		started := make(chan struct{})
-		srv.NotifyStartedFunc = func() { close(started) }
-		go srv.ActivateAndServe()
-		<-started
-		t.Cleanup(func() { srv.Shutdown() })
+		dnstest.Serve(t, srv)
 	}
 	return s
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/miekg/dns"
 	dto "github.com/prometheus/client_model/go"
 
+	"rudder/dns/dnstest"
 	"rudder/ingress/route"
 )
 
@@ -87,11 +88,7 @@ func TestExternalName(t *testing.T) {
 // for other names), counting queries; it returns its address.
 func dnsServer(t *testing.T, queries *atomic.Int32, names map[string]net.IP) string {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
+	return dnstest.ServeUDP(t, dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
 		queries.Add(1)
 		m := new(dns.Msg)
 		m.SetReply(q)
@@ -106,13 +103,7 @@ func dnsServer(t *testing.T, queries *atomic.Int32, names map[string]net.IP) str
 			}
 		}
 		w.WriteMsg(m)
-	})}
-	started := make(chan struct{})
-	srv.NotifyStartedFunc = func() { close(started) }
-	go srv.ActivateAndServe()
-	<-started
-	t.Cleanup(func() { srv.Shutdown() })
-	return pc.LocalAddr().String()
+	}))
 }
 
 func TestSlowClientBody(t *testing.T) {
