@@ -21,6 +21,13 @@ import (
 // that a timeout fires, or does not, relative to the others, never how
 // fast anything runs.
 
+// clientCase is a way for a test client to reach the proxy.
+type clientCase struct {
+	name string
+	h2   bool // HTTP/2 (over TLS)
+	url  string
+}
+
 // TestStreamOutlivesReadTimeout: the read timeout bounds a pause in the
 // upstream's response, not its length (nginx's proxy_read_timeout). A
 // stream that sends every 100 ms runs past a 300 ms timeout, chunked or
@@ -39,11 +46,7 @@ func TestStreamOutlivesReadTimeout(t *testing.T) {
 	})
 	tp := startProxy(t, Config{})
 	tp.p.Swap(table(backendOf(ep), &route.Policy{ReadTimeout: 300 * time.Millisecond}))
-	for _, tc := range []struct {
-		name string
-		h2   bool
-		url  string
-	}{
+	for _, tc := range []clientCase{
 		{"chunked", false, "http://foo.example/events"},
 		{"content-length", false, "http://foo.example/events?length"},
 		{"TLS", false, "https://foo.example/events"},
@@ -77,11 +80,7 @@ func TestReadTimeoutMidBody(t *testing.T) {
 	})
 	tp := startProxy(t, Config{})
 	tp.p.Swap(table(backendOf(ep), &route.Policy{ReadTimeout: 300 * time.Millisecond}))
-	for _, tc := range []struct {
-		name string
-		h2   bool
-		url  string
-	}{
+	for _, tc := range []clientCase{
 		{"HTTP/1.1", false, "http://foo.example/"},
 		{"HTTP/2", true, "https://foo.example/"},
 	} {
