@@ -152,11 +152,11 @@ type recorder struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
-	// setWriteDeadline is the connection's (nil: not paced); wdl is the
-	// deadline set, sendTimeout the pause allowed.
-	setWriteDeadline func(time.Time) error
-	wdl              deadline
-	sendTimeout      time.Duration
+	// conn sets the connection's write deadline (nil: not paced); wdl
+	// is the deadline set, sendTimeout the pause allowed.
+	conn        deadliner
+	wdl         deadline
+	sendTimeout time.Duration
 	// active counts client connections, hijacked ones included.
 	active prometheus.Gauge
 }
@@ -168,27 +168,24 @@ type deadliner interface{ SetWriteDeadline(time.Time) error }
 // startPacing bounds the pauses in writing the response to d, as nginx's
 // send_timeout does: a client that stops reading loses its connection
 // (and frees the upstream one) instead of holding both. The deadline is
-// set now, since an earlier request on the connection left its own, and
-// moved before each write. A request to upgrade the connection gets
-// none: once hijacked, the tunnel is not written through here.
+// set at once, for what net/http writes on its own (100 Continue), and
+// moved before each write; net/http clears it after the response. A
+// request to upgrade the connection is not paced: once hijacked, the
+// tunnel is not written through here.
 func (r *recorder) startPacing(req *http.Request, d time.Duration) {
 	dl, ok := r.ResponseWriter.(deadliner)
-	if !ok {
+	if !ok || req.Header["Upgrade"] != nil {
 		return
 	}
-	if req.Header["Upgrade"] != nil {
-		dl.SetWriteDeadline(time.Time{})
-		return
-	}
-	r.setWriteDeadline, r.sendTimeout = dl.SetWriteDeadline, d
+	r.conn, r.sendTimeout = dl, d
 	r.pace()
 }
 
 // pace moves the write deadline to sendTimeout from now, give or take
 // a 64th of it (see deadline).
 func (r *recorder) pace() {
-	if r.setWriteDeadline != nil {
-		r.wdl.extend(r.setWriteDeadline, time.Now(), r.sendTimeout)
+	if r.conn != nil {
+		r.wdl.extend(r.conn.SetWriteDeadline, time.Now(), r.sendTimeout)
 	}
 }
 

@@ -253,3 +253,38 @@ func TestClientTimeouts(t *testing.T) {
 		}
 	})
 }
+
+// TestSendTimeoutNotLeftOnIdleConnection: the write deadline of one
+// response does not outlive it. A keep-alive connection idle longer than
+// ClientSendTimeout still gets net/http's own answers, here the 431 for
+// a head past MaxHeaderBytes, which no handler writes (on the wire path,
+// the connection is handed to net/http with the deadline it last set).
+func TestSendTimeoutNotLeftOnIdleConnection(t *testing.T) {
+	tp := startProxy(t, Config{ClientSendTimeout: 200 * time.Millisecond, MaxHeaderBytes: 1024})
+	tp.p.Swap(table(backendOf(backend(t, "b", nil)), &route.Policy{}))
+	c, err := net.Dial("tcp", tp.httpAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	read := func() int {
+		t.Helper()
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("reading the response: %v", err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode
+	}
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: foo.example\r\n\r\n")
+	if code := read(); code != http.StatusOK {
+		t.Fatalf("first request: %d, want 200", code)
+	}
+	time.Sleep(400 * time.Millisecond) // past the first response's deadline
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: foo.example\r\nX-Big: "+strings.Repeat("x", 64<<10)+"\r\n\r\n")
+	if code := read(); code != http.StatusRequestHeaderFieldsTooLarge {
+		t.Fatalf("second request: %d, want 431", code)
+	}
+}

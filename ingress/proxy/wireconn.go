@@ -280,7 +280,7 @@ func (wc *wireConn) handoff() bool {
 		return false
 	}
 	wc.rdl.set(wc.c.SetReadDeadline, time.Time{})
-	if !wc.wdl.at.IsZero() { // net/http sets its own per request
+	if !wc.wdl.at.IsZero() { // past by now, maybe; net/http answers some heads (431) itself
 		wc.wdl.set(wc.c.SetWriteDeadline, time.Time{})
 	}
 	return wc.s.queue.push(&bufferedConn{Conn: wc.c, r: wc.br})
